@@ -1,0 +1,1 @@
+"""Access: delegations to trusted persons and the access history."""

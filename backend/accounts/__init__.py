@@ -1,0 +1,1 @@
+"""Accounts: activation, two-factor login (passkeys, password + TOTP), sessions and throttling."""

@@ -1,0 +1,467 @@
+"""Account services: activation, password + TOTP, passkeys, sessions."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from datetime import date, datetime, timedelta
+from uuid import UUID
+
+import pyotp
+import qrcode
+import qrcode.image.svg
+from webauthn import (
+    generate_authentication_options,
+    generate_registration_options,
+    options_to_json,
+    verify_authentication_response,
+    verify_registration_response,
+)
+from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
+from webauthn.helpers.structs import (
+    AuthenticatorSelectionCriteria,
+    PublicKeyCredentialDescriptor,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
+
+from backend.accounts import throttle
+from backend.accounts.tables import Account, Passkey, UserSession, WebAuthnChallenge
+from backend.core import database
+from backend.core.auth import Actor, new_session_token, session_key, utcnow
+from backend.core.crypto import (
+    FieldCipher,
+    hash_password,
+    keyed_hash,
+    normalise_code,
+    verify_password,
+)
+from backend.core.errors import Conflict, InvalidCredentials, InvalidRequest, NotFound
+from backend.core.settings import Settings
+from backend.identity.identifiers import normalise_nir
+from backend.identity.tables import ActivationCode, InsuredPerson
+from backend.professionals.tables import Professional
+
+ENROLL_TTL = timedelta(minutes=15)
+TOTP_STEP_TTL = timedelta(minutes=5)
+CHALLENGE_TTL = timedelta(minutes=5)
+MIN_PASSWORD = 12
+
+_GENERIC_LOGIN = (
+    "Identifiant, mot de passe ou code incorrect.",
+    "Wrong identifier, password or code.",
+)
+_GENERIC_ACTIVATION = (
+    "NIR, code d'activation ou date de naissance incorrects.",
+    "Wrong NIR, activation code or date of birth.",
+)
+
+
+def login_key(settings: Settings, kind: str, identifier: str) -> str:
+    """The keyed hash an account is found by (never the raw NIR or RPPS)."""
+    ident = normalise_nir(identifier) if kind == "citizen" else identifier.strip()
+    return keyed_hash(settings.secrets.hmac_key, f"login:{kind}:{ident}")
+
+
+def svg_qr(data: str) -> str:
+    """An SVG QR code as a ``data:`` URL (no inline script, fits a strict CSP)."""
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+# --- sessions ---------------------------------------------------------------
+
+
+async def open_session(settings: Settings, account_id: UUID, stage: str, device: str) -> str:
+    """Create a session row and return the cookie token (a fresh id at every login)."""
+    token = new_session_token()
+    now = utcnow()
+    ttl = {
+        "active": timedelta(seconds=settings.session_absolute_seconds),
+        "enrolling": ENROLL_TTL,
+        "totp": TOTP_STEP_TTL,
+    }[stage]
+    await UserSession.insert(
+        UserSession(
+            id=session_key(token),
+            account=account_id,
+            stage=stage,
+            device=device[:200],
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + ttl,
+        )
+    )
+    return token
+
+
+async def close_session(session_id: str) -> None:
+    await UserSession.delete().where(UserSession.id == session_id)
+
+
+async def close_all_sessions(actor: Actor) -> int:
+    rows = await UserSession.delete().where(UserSession.account == actor.account_id).returning(
+        UserSession.id
+    )
+    return len(rows)
+
+
+async def list_sessions(actor: Actor) -> list[dict]:
+    rows = await UserSession.select(
+        UserSession.id, UserSession.device, UserSession.created_at, UserSession.last_seen_at,
+        UserSession.stage,
+    ).where(UserSession.account == actor.account_id).order_by(UserSession.last_seen_at, ascending=False)
+    return [
+        {
+            "id": r["id"][:16],
+            "device": r["device"],
+            "created_at": r["created_at"],
+            "last_seen_at": r["last_seen_at"],
+            "current": r["id"] == actor.session_id,
+        }
+        for r in rows
+        if r["stage"] == "active"
+    ]
+
+
+async def revoke_session(actor: Actor, handle: str) -> None:
+    if len(handle) != 16:
+        raise NotFound()
+    rows = await UserSession.delete().where(
+        (UserSession.account == actor.account_id) & (UserSession.id.like(f"{handle}%"))
+    ).returning(UserSession.id)
+    if not rows:
+        raise NotFound()
+
+
+# --- activation -------------------------------------------------------------
+
+
+async def activate(settings: Settings, nir: str, code: str, birth_date: date, device: str) -> str:
+    """Check NIR + activation code + date of birth and open an enrolment session.
+
+    The code is consumed when the first credential is registered, so an
+    interrupted enrolment can be resumed with the same letter.
+    """
+    nir = normalise_nir(nir)
+    key = keyed_hash(settings.secrets.hmac_key, f"activation:{nir}")
+    await throttle.check(key)
+    code_hash = keyed_hash(settings.secrets.hmac_key, f"code:{normalise_code(code)}")
+    row = await ActivationCode.select(
+        ActivationCode.expires_at,
+        ActivationCode.used_at,
+        ActivationCode.person.id.as_alias("person_id"),
+        ActivationCode.person.nir.as_alias("nir"),
+        ActivationCode.person.birth_date.as_alias("birth_date"),
+        ActivationCode.person.activated_at.as_alias("activated_at"),
+    ).where(ActivationCode.code_hash == code_hash).first()
+    if row is None or row["nir"] != nir or row["birth_date"] != birth_date or row["used_at"]:
+        await throttle.record_failure(key)
+        raise InvalidCredentials(_GENERIC_ACTIVATION[0], detail_en=_GENERIC_ACTIVATION[1])
+    if row["expires_at"] <= utcnow():
+        raise InvalidCredentials(
+            "Ce code d'activation a expiré : demandez un nouveau code à votre caisse.",
+            detail_en="This activation code has expired: ask your insurer for a new one.",
+        )
+    if row["activated_at"] is not None:
+        raise Conflict(
+            "Cet espace est déjà activé : connectez-vous.",
+            detail_en="This space is already activated: log in.",
+        )
+    await throttle.clear(key)
+    async with database.transaction():
+        account = await Account.select(Account.id).where(Account.person == row["person_id"]).first()
+        if account is None:
+            account_id = (
+                await Account.insert(
+                    Account(
+                        kind="citizen",
+                        login_key=login_key(settings, "citizen", nir),
+                        person=row["person_id"],
+                    )
+                ).returning(Account.id)
+            )[0]["id"]
+        else:
+            account_id = account["id"]
+        return await open_session(settings, account_id, "enrolling", device)
+
+
+async def _complete_activation(actor: Actor) -> None:
+    """First credential registered: the space is active and the code is spent."""
+    if actor.person_id is None:
+        return
+    now = utcnow()
+    await InsuredPerson.update({InsuredPerson.activated_at: now}).where(
+        (InsuredPerson.id == actor.person_id) & InsuredPerson.activated_at.is_null()
+    )
+    await ActivationCode.update({ActivationCode.used_at: now}).where(
+        (ActivationCode.person == actor.person_id) & ActivationCode.used_at.is_null()
+    )
+
+
+async def promote(settings: Settings, actor: Actor, device: str) -> str:
+    """Replace an enrolment or half-done login session by a full session (new id)."""
+    async with database.transaction():
+        await close_session(actor.session_id)
+        if actor.stage == "enrolling":
+            await _complete_activation(actor)
+        return await open_session(settings, actor.account_id, "active", device)
+
+
+# --- password + TOTP --------------------------------------------------------
+
+
+def _cipher(settings: Settings) -> FieldCipher:
+    return FieldCipher(settings.secrets.data_key)
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidRequest(
+            f"Mot de passe trop court : {MIN_PASSWORD} caractères minimum.",
+            detail_en=f"Password too short: at least {MIN_PASSWORD} characters.",
+            errors=[{"field": "password", "rule": "min-length", "message": "trop court"}],
+        )
+    if len(password) > 256:
+        raise InvalidRequest("Mot de passe trop long.", detail_en="Password too long.")
+
+
+async def set_password(settings: Settings, actor: Actor, password: str) -> dict:
+    """Set a password and a new, unconfirmed TOTP secret; return how to enrol it."""
+    check_password_strength(password)
+    secret = pyotp.random_base32()
+    await Account.update(
+        {
+            Account.password_hash: hash_password(password),
+            Account.totp_secret: _cipher(settings).encrypt(secret, str(actor.account_id)),
+            Account.totp_confirmed: False,
+            Account.totp_last_step: 0,
+        }
+    ).where(Account.id == actor.account_id)
+    name = await display_name(actor)
+    uri = pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name="Carnet")
+    return {"totp_secret": secret, "otpauth_uri": uri, "qr": svg_qr(uri)}
+
+
+async def _check_totp(settings: Settings, account: dict, code: str) -> bool:
+    """Accept a code of the current step ±1, never the same step twice (replay)."""
+    if not account["totp_secret"] or not code.isdigit() or len(code) != 6:
+        return False
+    secret = _cipher(settings).decrypt(account["totp_secret"], str(account["id"]))
+    totp = pyotp.TOTP(secret)
+    now_step = int(utcnow().timestamp()) // totp.interval
+    for step in (now_step - 1, now_step, now_step + 1):
+        if step > account["totp_last_step"] and totp.at(step * totp.interval) == code:
+            updated = await Account.update({Account.totp_last_step: step}).where(
+                (Account.id == account["id"]) & (Account.totp_last_step < step)
+            ).returning(Account.id)
+            return bool(updated)
+    return False
+
+
+async def confirm_totp(settings: Settings, actor: Actor, code: str) -> None:
+    account = await Account.select().where(Account.id == actor.account_id).first()
+    key = keyed_hash(settings.secrets.hmac_key, f"totp:{actor.account_id}")
+    await throttle.check(key)
+    if not await _check_totp(settings, account, code):
+        await throttle.record_failure(key)
+        raise InvalidCredentials(
+            "Code TOTP incorrect ou déjà utilisé.", detail_en="Wrong or already used TOTP code."
+        )
+    await Account.update({Account.totp_confirmed: True}).where(Account.id == actor.account_id)
+
+
+async def password_login(settings: Settings, kind: str, identifier: str, password: str, device: str) -> str:
+    """First factor: identifier + password. Returns a session that still owes the TOTP code."""
+    key = login_key(settings, kind, identifier)
+    await throttle.check(key)
+    account = await Account.select(
+        Account.id, Account.password_hash, Account.totp_confirmed
+    ).where((Account.login_key == key) & (Account.kind == kind)).first()
+    ok = verify_password(account["password_hash"] if account else None, password)
+    if not ok or not account or not account["totp_confirmed"]:
+        await throttle.record_failure(key)
+        raise InvalidCredentials(_GENERIC_LOGIN[0], detail_en=_GENERIC_LOGIN[1])
+    return await open_session(settings, account["id"], "totp", device)
+
+
+async def totp_login(settings: Settings, actor: Actor, code: str, device: str) -> str:
+    """Second factor: the TOTP code; the half-done session is replaced by a full one."""
+    account = await Account.select().where(Account.id == actor.account_id).first()
+    key = account["login_key"]
+    await throttle.check(key)
+    if not await _check_totp(settings, account, code):
+        await throttle.record_failure(key)
+        raise InvalidCredentials(_GENERIC_LOGIN[0], detail_en=_GENERIC_LOGIN[1])
+    await throttle.clear(key)
+    return await promote(settings, actor, device)
+
+
+# --- passkeys ---------------------------------------------------------------
+
+
+async def display_name(actor: Actor) -> str:
+    if actor.person_id:
+        p = await InsuredPerson.select(InsuredPerson.first_name, InsuredPerson.birth_name).where(
+            InsuredPerson.id == actor.person_id
+        ).first()
+        return f"{p['first_name']} {p['birth_name']}"
+    pro = await Professional.select(Professional.first_name, Professional.last_name).where(
+        Professional.id == actor.professional_id
+    ).first()
+    return f"{pro['first_name']} {pro['last_name']}"
+
+
+async def _store_challenge(purpose: str, challenge: bytes, account: UUID | None) -> UUID:
+    row = await WebAuthnChallenge.insert(
+        WebAuthnChallenge(
+            challenge=bytes_to_base64url(challenge),
+            purpose=purpose,
+            account=account,
+            expires_at=utcnow() + CHALLENGE_TTL,
+        )
+    ).returning(WebAuthnChallenge.id)
+    return row[0]["id"]
+
+
+async def _take_challenge(challenge_id: UUID, purpose: str, account: UUID | None) -> bytes:
+    """Single use: the challenge row is deleted as it is read."""
+    rows = await WebAuthnChallenge.delete().where(
+        (WebAuthnChallenge.id == challenge_id) & (WebAuthnChallenge.purpose == purpose)
+    ).returning(WebAuthnChallenge.challenge, WebAuthnChallenge.expires_at, WebAuthnChallenge.account)
+    if not rows or rows[0]["expires_at"] <= utcnow() or rows[0]["account"] != account:
+        raise InvalidRequest(
+            "Défi WebAuthn inconnu ou expiré : recommencez.",
+            detail_en="Unknown or expired WebAuthn challenge: start again.",
+        )
+    return base64url_to_bytes(rows[0]["challenge"])
+
+
+async def passkey_registration_options(settings: Settings, actor: Actor) -> dict:
+    existing = await Passkey.select(Passkey.credential_id).where(Passkey.account == actor.account_id)
+    options = generate_registration_options(
+        rp_id=settings.rp_id,
+        rp_name="Carnet",
+        user_id=actor.account_id.bytes,
+        user_name=await display_name(actor),
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            resident_key=ResidentKeyRequirement.REQUIRED,
+            user_verification=UserVerificationRequirement.REQUIRED,
+        ),
+        exclude_credentials=[
+            PublicKeyCredentialDescriptor(id=base64url_to_bytes(p["credential_id"])) for p in existing
+        ],
+    )
+    challenge_id = await _store_challenge("register", options.challenge, actor.account_id)
+    return {"challenge_id": challenge_id, "options": json.loads(options_to_json(options))}
+
+
+async def register_passkey(
+    settings: Settings, actor: Actor, challenge_id: UUID, credential: dict, label: str
+) -> dict:
+    challenge = await _take_challenge(challenge_id, "register", actor.account_id)
+    try:
+        verified = verify_registration_response(
+            credential=credential,
+            expected_challenge=challenge,
+            expected_origin=settings.origin,
+            expected_rp_id=settings.rp_id,
+            require_user_verification=True,
+        )
+    except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as exc:
+        raise InvalidRequest(
+            "Clé d'accès refusée : la réponse de l'authentificateur est invalide.",
+            detail_en="Passkey refused: the authenticator's response is invalid.",
+        ) from exc
+    transports = credential.get("response", {}).get("transports") or []
+    row = await Passkey.insert(
+        Passkey(
+            account=actor.account_id,
+            credential_id=bytes_to_base64url(verified.credential_id),
+            public_key=bytes_to_base64url(verified.credential_public_key),
+            sign_count=verified.sign_count,
+            transports=",".join(str(t) for t in transports)[:100],
+            label=(label or "Clé d'accès")[:100],
+        )
+    ).returning(Passkey.id, Passkey.label, Passkey.created_at)
+    return row[0]
+
+
+async def passkey_login_options(settings: Settings) -> dict:
+    options = generate_authentication_options(
+        rp_id=settings.rp_id, user_verification=UserVerificationRequirement.REQUIRED
+    )
+    challenge_id = await _store_challenge("login", options.challenge, None)
+    return {"challenge_id": challenge_id, "options": json.loads(options_to_json(options))}
+
+
+async def passkey_login(settings: Settings, challenge_id: UUID, credential: dict, device: str) -> str:
+    """A passkey with user verification counts as two factors: a full session at once."""
+    challenge = await _take_challenge(challenge_id, "login", None)
+    raw_id = str(credential.get("rawId") or credential.get("id") or "")
+    key = keyed_hash(settings.secrets.hmac_key, f"passkey:{raw_id}")
+    await throttle.check(key)
+    passkey = await Passkey.select().where(Passkey.credential_id == raw_id).first()
+    try:
+        if passkey is None:
+            raise InvalidAuthenticationResponse("unknown credential")
+        verified = verify_authentication_response(
+            credential=credential,
+            expected_challenge=challenge,
+            expected_rp_id=settings.rp_id,
+            expected_origin=settings.origin,
+            credential_public_key=base64url_to_bytes(passkey["public_key"]),
+            credential_current_sign_count=passkey["sign_count"],
+            require_user_verification=True,
+        )
+    except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError) as exc:
+        await throttle.record_failure(key)
+        raise InvalidCredentials(
+            "Clé d'accès refusée.", detail_en="Passkey refused."
+        ) from exc
+    await Passkey.update(
+        {Passkey.sign_count: verified.new_sign_count, Passkey.last_used_at: utcnow()}
+    ).where(Passkey.id == passkey["id"])
+    return await open_session(settings, passkey["account"], "active", device)
+
+
+async def list_passkeys(actor: Actor) -> list[dict]:
+    return await Passkey.select(
+        Passkey.id, Passkey.label, Passkey.created_at, Passkey.last_used_at
+    ).where(Passkey.account == actor.account_id).order_by(Passkey.created_at)
+
+
+async def delete_passkey(actor: Actor, passkey_id: UUID) -> None:
+    """Remove a passkey, keeping at least one way to log in."""
+    async with database.transaction():
+        keys = await Passkey.select(Passkey.id).where(Passkey.account == actor.account_id)
+        if passkey_id not in {k["id"] for k in keys}:
+            raise NotFound()
+        account = await Account.select(Account.totp_confirmed, Account.password_hash).where(
+            Account.id == actor.account_id
+        ).first()
+        has_password = bool(account["totp_confirmed"] and account["password_hash"])
+        if len(keys) == 1 and not has_password:
+            raise Conflict(
+                "Impossible de supprimer votre dernier moyen de connexion.",
+                detail_en="You cannot remove your last way to log in.",
+            )
+        await Passkey.delete().where(Passkey.id == passkey_id)
+
+
+async def security_overview(actor: Actor) -> dict:
+    account = await Account.select(Account.password_hash, Account.totp_confirmed).where(
+        Account.id == actor.account_id
+    ).first()
+    return {
+        "password_set": bool(account["password_hash"]),
+        "totp_enabled": bool(account["totp_confirmed"]),
+        "passkeys": await list_passkeys(actor),
+        "sessions": await list_sessions(actor),
+    }
+
+

@@ -1,0 +1,111 @@
+"""The Litestar application: routes of every slice, errors, security, PWA."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from litestar import Litestar, MediaType, Response, get
+from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
+from litestar.logging import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
+
+from backend.access.controllers import DelegationController
+from backend.accounts.controllers import (
+    ActivationController,
+    AuthController,
+    CredentialsController,
+    SecurityController,
+)
+from backend.core import database
+from backend.core.errors import EXCEPTION_HANDLERS, problem_response
+from backend.core.http import security_headers
+from backend.core.settings import Settings, load_settings
+from backend.identity.controllers import (
+    PresentationVerifyController,
+    ProfileController,
+    RegistryAdminController,
+)
+from backend.professionals.controllers import DirectoryAdminController, ProController
+
+PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
+CSRF_COOKIE = "carnet_csrf"
+CSRF_HEADER = "x-csrf-token"
+
+ROUTES = [
+    ActivationController,
+    AuthController,
+    CredentialsController,
+    SecurityController,
+    ProfileController,
+    PresentationVerifyController,
+    DelegationController,
+    ProController,
+    RegistryAdminController,
+    DirectoryAdminController,
+]
+
+
+@get("/health", tags=["operations"], operation_id="health", include_in_schema=True)
+async def health() -> Response:
+    """``{"status": "ok"}`` when the database answers."""
+    try:
+        await database.get_engine().run_ddl("SELECT 1")
+    except Exception:  # noqa: BLE001 - any database failure means not healthy
+        return Response({"status": "unavailable"}, status_code=503)
+    return Response({"status": "ok"}, media_type=MediaType.JSON)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the application for ``settings`` (read from the environment by default)."""
+    settings = settings or load_settings()
+    engine = database.configure_engine(settings.database_url)
+
+    async def on_startup() -> None:
+        await database.start(engine)
+
+    async def on_shutdown() -> None:
+        await database.stop(engine)
+
+
+    app = Litestar(
+        route_handlers=[
+            health,
+            *ROUTES,
+            create_static_files_router(
+                path="/", directories=[PWA_DIR], html_mode=True, include_in_schema=False,
+                name="pwa",
+            ),
+        ],
+        dependencies={"settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[security_headers(hsts=settings.secure_cookies)],
+        csrf_config=CSRFConfig(
+            secret=settings.secrets.csrf_secret,
+            cookie_name=CSRF_COOKIE,
+            header_name=CSRF_HEADER,
+            cookie_secure=settings.secure_cookies,
+            cookie_samesite="strict",
+            exclude=["/api/admin"],
+        ),
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Carnet API",
+            version="0.1.0",
+            description="Citizen health space: identity card, record, access control.",
+            path="/schema",
+        ),
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level, "handlers": ["queue_listener"]},
+            log_exceptions="always",
+            disable_stack_trace={400, 401, 403, 404, 405, 409, 413, 422, 429},
+        ),
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        debug=False,
+    )
+    app.state.settings = settings
+    logging.getLogger("carnet").setLevel(settings.log_level)
+    return app

@@ -1,0 +1,90 @@
+"""The ``carnet`` command: migrate, seed demo data, import registries, manage secrets, serve."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from backend.core.settings import ConfigurationError, load_settings
+
+
+async def _with_db(settings, work):
+    from backend.core import database
+
+    engine = database.configure_engine(settings.database_url)
+    await database.start(engine)
+    try:
+        return await work()
+    finally:
+        await database.stop(engine)
+
+
+def _import(kind: str, path: str, settings) -> int:
+    from backend.identity.registry import import_registry, parse_rows
+    from backend.professionals.directory import import_directory
+
+    body = Path(path).read_bytes()
+    rows = parse_rows(body, "application/json" if path.endswith(".json") else "text/csv")
+    run = import_registry if kind == "registry" else import_directory
+    results = asyncio.run(_with_db(settings, lambda: run(settings, rows)))
+    import msgspec
+
+    print(json.dumps([msgspec.structs.asdict(r) for r in results], ensure_ascii=False, indent=1))
+    return 1 if any(r.status == "rejected" for r in results) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="carnet", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("secrets-init", help="generate the secrets file in the data directory")
+    sub.add_parser("migrate", help="apply pending migrations")
+    sub.add_parser("seed-demo", help="seed the demo world (once; refused in production)")
+    sub.add_parser("demo-accounts", help="print the demo logins")
+    for name in ("registry", "directory"):
+        p = sub.add_parser(f"import-{name}", help=f"import the {name} from CSV or JSON")
+        p.add_argument("file")
+    sub.add_parser("serve", help="serve the API and the PWA")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = load_settings(create_secrets=True if args.command == "secrets-init" else None)
+    except ConfigurationError as exc:
+        print(f"carnet: {exc}", file=sys.stderr)
+        return 2
+
+    if args.command == "secrets-init":
+        print(f"secrets ready in {settings.data_dir}")
+    elif args.command == "migrate":
+        from backend.core import database
+
+        asyncio.run(_with_db(settings, database.migrate))
+    elif args.command == "seed-demo":
+        from backend import demo
+
+        try:
+            created = asyncio.run(_with_db(settings, lambda: demo.seed(settings)))
+        except ConfigurationError as exc:
+            print(f"carnet: {exc}", file=sys.stderr)
+            return 2
+        print("demo data seeded" if created else "demo data already present")
+    elif args.command == "demo-accounts":
+        from backend import demo
+
+        print(demo.summary())
+    elif args.command in ("import-registry", "import-directory"):
+        return _import(args.command.removeprefix("import-"), args.file, settings)
+    elif args.command == "serve":
+        import uvicorn
+
+        from backend.app import create_app
+
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                    proxy_headers=True, server_header=False, log_level="info")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""The Actor (who is calling, for whom) and how a request's session becomes one."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from uuid import UUID
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+
+from backend.core.errors import Forbidden, Unauthenticated
+
+SESSION_COOKIE = "carnet_session"
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def session_key(token: str) -> str:
+    """Sessions are stored under the SHA-256 of the cookie token, never the token itself."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The authenticated caller. Services take it and scope every query by it."""
+
+    account_id: UUID
+    kind: str  # citizen | pro
+    session_id: str
+    stage: str
+    person_id: UUID | None = None
+    professional_id: UUID | None = None
+
+    @property
+    def is_citizen(self) -> bool:
+        return self.kind == "citizen"
+
+    @property
+    def is_pro(self) -> bool:
+        return self.kind == "pro"
+
+
+async def load_actor(token: str | None, idle_seconds: int) -> Actor | None:
+    """Resolve a session cookie into an Actor, expiring idle and old sessions.
+
+    The last-seen time is written at most once a minute so that reads stay reads.
+    """
+    from backend.accounts.tables import UserSession
+
+    if not token or len(token) > 100:
+        return None
+    key = session_key(token)
+    row = await UserSession.select(
+        UserSession.stage,
+        UserSession.last_seen_at,
+        UserSession.expires_at,
+        UserSession.account.id.as_alias("account_id"),
+        UserSession.account.kind.as_alias("kind"),
+        UserSession.account.person.as_alias("person_id"),
+        UserSession.account.professional.as_alias("professional_id"),
+    ).where(UserSession.id == key).first()
+    if row is None:
+        return None
+    now = utcnow()
+    if row["expires_at"] <= now or row["last_seen_at"] + timedelta(seconds=idle_seconds) <= now:
+        await UserSession.delete().where(UserSession.id == key)
+        return None
+    if now - row["last_seen_at"] > TOUCH_EVERY:
+        await UserSession.update({UserSession.last_seen_at: now}).where(UserSession.id == key)
+    return Actor(
+        account_id=row["account_id"],
+        kind=row["kind"],
+        session_id=key,
+        stage=row["stage"],
+        person_id=row["person_id"],
+        professional_id=row["professional_id"],
+    )
+
+
+async def _actor_for(request: Request, stages: tuple[str, ...]) -> Actor:
+    settings = request.app.state.settings
+    actor = await load_actor(request.cookies.get(SESSION_COOKIE), settings.session_idle_seconds)
+    if actor is None or actor.stage not in stages:
+        raise Unauthenticated()
+    return actor
+
+
+async def provide_actor(request: Request) -> Actor:
+    """Dependency: a fully logged-in actor (two factors passed)."""
+    return await _actor_for(request, ("active",))
+
+
+async def provide_enrolling_actor(request: Request) -> Actor:
+    """Dependency: an actor that may register credentials (activation or logged in)."""
+    return await _actor_for(request, ("enrolling", "active"))
+
+
+async def provide_pending_actor(request: Request) -> Actor:
+    """Dependency: an actor that passed the first factor and owes the TOTP code."""
+    return await _actor_for(request, ("totp",))
+
+
+def require_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Guard: the operator's bearer token (from the data directory's secrets)."""
+    expected = connection.app.state.settings.secrets.admin_token
+    header = connection.headers.get("authorization", "")
+    given = header.removeprefix("Bearer ").strip()
+    if not header.startswith("Bearer ") or not hmac.compare_digest(given, expected):
+        raise Forbidden("Réservé à l'opérateur.", detail_en="Operator only.")

@@ -1,0 +1,244 @@
+"""One error tree, one handler: every failure answers ``application/problem+json`` (RFC 9457)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://carnet.example/problems/"
+log = logging.getLogger("carnet.errors")
+
+# Stable problem types with their titles, French first.
+TITLES: dict[str, tuple[str, str]] = {
+    "invalid-request": ("Requête invalide", "Invalid request"),
+    "invalid-identifier": ("Identifiant invalide", "Invalid identifier"),
+    "not-found": ("Introuvable", "Not found"),
+    "unauthenticated": ("Authentification requise", "Authentication required"),
+    "invalid-credentials": ("Identifiants invalides", "Invalid credentials"),
+    "forbidden": ("Action non autorisée", "Forbidden"),
+    "too-many-attempts": ("Trop de tentatives", "Too many attempts"),
+    "conflict": ("Conflit", "Conflict"),
+    "payload-too-large": ("Contenu trop volumineux", "Payload too large"),
+    "invalid-token": ("Jeton refusé", "Token refused"),
+    "method-not-allowed": ("Méthode non autorisée", "Method not allowed"),
+    "unsupported-media-type": ("Type de contenu non pris en charge", "Unsupported media type"),
+    "internal": ("Erreur interne", "Internal error"),
+}
+
+
+class CarnetError(HTTPException):
+    """Base of every error Carnet raises on purpose.
+
+    Args:
+        detail: what is wrong, in French (the default language).
+        detail_en: the same in English.
+        errors: optional list of ``{"field", "rule", "message"}`` entries.
+        headers: extra response headers (``Retry-After``...).
+    """
+
+    status_code = 400
+    problem = "invalid-request"
+
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        detail_en: str | None = None,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail=detail, headers=headers)
+        self.detail_en = detail_en or detail
+        self.errors = errors or []
+
+
+class InvalidRequest(CarnetError):
+    status_code = 400
+    problem = "invalid-request"
+
+
+class InvalidIdentifier(CarnetError):
+    status_code = 422
+    problem = "invalid-identifier"
+
+
+class NotFound(CarnetError):
+    status_code = 404
+    problem = "not-found"
+
+    def __init__(self, detail: str = "Ressource introuvable.", **kw: Any) -> None:
+        kw.setdefault("detail_en", "Resource not found.")
+        super().__init__(detail, **kw)
+
+
+class Unauthenticated(CarnetError):
+    status_code = 401
+    problem = "unauthenticated"
+
+    def __init__(self, detail: str = "Connectez-vous pour continuer.", **kw: Any) -> None:
+        kw.setdefault("detail_en", "Log in to continue.")
+        super().__init__(detail, **kw)
+
+
+class InvalidCredentials(CarnetError):
+    status_code = 401
+    problem = "invalid-credentials"
+
+
+class Forbidden(CarnetError):
+    status_code = 403
+    problem = "forbidden"
+
+
+class TooManyAttempts(CarnetError):
+    status_code = 429
+    problem = "too-many-attempts"
+
+
+class Conflict(CarnetError):
+    status_code = 409
+    problem = "conflict"
+
+
+class InvalidToken(CarnetError):
+    status_code = 400
+    problem = "invalid-token"
+
+
+def prefers_english(request: Request) -> bool:
+    """True when the client asks for English before French."""
+    accept = request.headers.get("accept-language", "")
+    for part in accept.split(","):
+        lang = part.split(";")[0].strip().lower()
+        if lang.startswith("fr"):
+            return False
+        if lang.startswith("en"):
+            return True
+    return False
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    problem: str,
+    detail: str,
+    detail_en: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Render a problem document in the client's language."""
+    english = prefers_english(request)
+    title_fr, title_en = TITLES.get(problem, TITLES["invalid-request"])
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + problem,
+        "title": title_en if english else title_fr,
+        "status": status,
+        "detail": (detail_en or detail) if english else detail,
+    }
+    if errors:
+        body["errors"] = errors
+    return Response(
+        content=body,
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers={**(headers or {}), "Content-Language": "en" if english else "fr"},
+    )
+
+
+def _validation_errors(exc: ValidationException) -> list[dict[str, str]]:
+    out = []
+    for item in exc.extra or []:
+        if isinstance(item, dict):
+            out.append(
+                {
+                    "field": str(item.get("key") or item.get("source") or "body"),
+                    "message": str(item.get("message", "")),
+                }
+            )
+    return out
+
+
+def carnet_error_handler(request: Request, exc: CarnetError) -> Response:
+    return problem_response(
+        request,
+        status=exc.status_code,
+        problem=exc.problem,
+        detail=str(exc.detail),
+        detail_en=exc.detail_en,
+        errors=exc.errors,
+        headers=exc.headers,
+    )
+
+
+_STATUS_PROBLEMS = {
+    400: ("invalid-request", "La requête est invalide.", "The request is invalid."),
+    401: ("unauthenticated", "Connectez-vous pour continuer.", "Log in to continue."),
+    403: ("forbidden", "Action non autorisée.", "This action is not allowed."),
+    404: ("not-found", "Ressource introuvable.", "Resource not found."),
+    405: ("method-not-allowed", "Méthode non autorisée.", "Method not allowed."),
+    413: (
+        "payload-too-large",
+        "Le contenu envoyé dépasse la taille autorisée.",
+        "The request body is larger than allowed.",
+    ),
+    415: (
+        "unsupported-media-type",
+        "Type de contenu non pris en charge.",
+        "Unsupported content type.",
+    ),
+    429: ("too-many-attempts", "Trop de requêtes.", "Too many requests."),
+}
+
+
+def http_error_handler(request: Request, exc: HTTPException) -> Response:
+    """Map framework errors (validation, 404, 405, 413, CSRF) to problem documents."""
+    status = exc.status_code
+    problem, detail_fr, detail_en = _STATUS_PROBLEMS.get(
+        status, ("invalid-request", "La requête est invalide.", "The request is invalid.")
+    )
+    errors: list[dict[str, str]] = []
+    if isinstance(exc, ValidationException):
+        errors = _validation_errors(exc)
+        message = "; ".join(e["message"] for e in errors) or str(exc.detail)
+        detail_fr = f"Corps de requête invalide : {message}"
+        detail_en = f"Invalid request body: {message}"
+    elif status == 403 and "csrf" in str(exc.detail).lower():
+        detail_fr = "Jeton CSRF absent ou invalide : rechargez la page."
+        detail_en = "Missing or invalid CSRF token: reload the page."
+    elif status >= 500:
+        return internal_error_handler(request, exc)
+    return problem_response(
+        request,
+        status=status,
+        problem=problem,
+        detail=detail_fr,
+        detail_en=detail_en,
+        errors=errors,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response:
+    """Log the failure (type only, never request data) and answer a bare 500."""
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.scope["path"],
+              exc_info=exc)
+    return problem_response(
+        request,
+        status=HTTP_500_INTERNAL_SERVER_ERROR,
+        problem="internal",
+        detail="Une erreur interne est survenue.",
+        detail_en="An internal error occurred.",
+    )
+
+
+EXCEPTION_HANDLERS = {
+    CarnetError: carnet_error_handler,
+    HTTPException: http_error_handler,
+    Exception: internal_error_handler,
+}

@@ -1,0 +1,172 @@
+"""Settings read from environment variables, with secrets kept in the data directory."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+INS_OIDS = {
+    "production": "1.2.250.1.213.1.4.8",
+    "nia": "1.2.250.1.213.1.4.9",
+    "test": "1.2.250.1.213.1.4.10",
+    "demo": "1.2.250.1.213.1.4.11",
+}
+
+SECRETS_FILE = "secrets.json"
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration cannot be used (missing secrets in production, demo data refused)."""
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Keys generated on first run and kept in the data directory (mode 0600)."""
+
+    csrf_secret: str
+    token_signing_key: str  # PEM, EC P-256 private key (ES256)
+    data_key: bytes  # 32 bytes, AES-256-GCM master key
+    hmac_key: bytes  # 32 bytes, keyed hashing of codes and identifiers
+    vapid_private_key: str  # PEM, EC P-256 (Web Push, later)
+    admin_token: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration. Build it with :func:`load_settings`."""
+
+    env: str
+    host: str
+    port: int
+    data_dir: Path
+    database_url: str
+    public_url: str
+    ins_oid: str
+    secrets: Secrets
+    session_idle_seconds: int = 30 * 60
+    session_absolute_seconds: int = 12 * 3600
+    max_body_bytes: int = 1_000_000
+    max_import_bytes: int = 20_000_000
+    activation_code_days: int = 90
+    presentation_seconds: int = 120
+    log_level: str = "INFO"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> str:
+        return self.database_url.removeprefix("sqlite:///")
+
+    @property
+    def rp_id(self) -> str:
+        """WebAuthn relying-party id: the public host name."""
+        return urlparse(self.public_url).hostname or "localhost"
+
+    @property
+    def origin(self) -> str:
+        parsed = urlparse(self.public_url)
+        return f"{parsed.scheme}://{parsed.netloc}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are ``Secure`` everywhere but plain-HTTP local development."""
+        return urlparse(self.public_url).scheme == "https" or self.is_production
+
+
+def _generate_secrets() -> dict:
+    def pem(key: ec.EllipticCurvePrivateKey) -> str:
+        return key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+
+    return {
+        "csrf_secret": secrets.token_urlsafe(32),
+        "token_signing_key": pem(ec.generate_private_key(ec.SECP256R1())),
+        "data_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "hmac_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "vapid_private_key": pem(ec.generate_private_key(ec.SECP256R1())),
+        "admin_token": secrets.token_urlsafe(32),
+    }
+
+
+def load_secrets(data_dir: Path, *, create: bool) -> Secrets:
+    """Read the secrets file, generating it with 0600 permissions when allowed.
+
+    Args:
+        data_dir: the data directory.
+        create: generate the file when it is missing (refused in production).
+
+    Raises:
+        ConfigurationError: the file is missing and may not be created, or is unreadable.
+    """
+    path = data_dir / SECRETS_FILE
+    if not path.exists():
+        if not create:
+            raise ConfigurationError(
+                f"{path} is missing: run 'carnet secrets init' before starting in production"
+            )
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(_generate_secrets(), fh, indent=2)
+    if path.stat().st_mode & 0o077:
+        os.chmod(path, 0o600)
+    raw = json.loads(path.read_text())
+    return Secrets(
+        csrf_secret=raw["csrf_secret"],
+        token_signing_key=raw["token_signing_key"],
+        data_key=base64.b64decode(raw["data_key"]),
+        hmac_key=base64.b64decode(raw["hmac_key"]),
+        vapid_private_key=raw["vapid_private_key"],
+        admin_token=raw["admin_token"],
+    )
+
+
+def load_settings(env: dict[str, str] | None = None, *, create_secrets: bool | None = None) -> Settings:
+    """Build settings from environment variables.
+
+    Args:
+        env: the environment (defaults to ``os.environ``).
+        create_secrets: override whether missing secrets may be generated.
+    """
+    env = dict(os.environ if env is None else env)
+    mode = env.get("CARNET_ENV", "development")
+    host = env.get("CARNET_HOST", "127.0.0.1")
+    port = int(env.get("CARNET_PORT", "8000"))
+    data_dir = Path(env.get("CARNET_DATA_DIR", "./var")).resolve()
+    database_url = env.get("CARNET_DATABASE_URL") or f"sqlite:///{data_dir / 'carnet.sqlite3'}"
+    public_host = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::1") else host  # noqa: S104
+    public_url = env.get("CARNET_PUBLIC_URL", f"http://{public_host}:{port}").rstrip("/")
+    oid_name = env.get("CARNET_INS_OID", "production" if mode == "production" else "demo")
+    ins_oid = INS_OIDS.get(oid_name, oid_name)
+    allow_create = mode != "production" if create_secrets is None else create_secrets
+    return Settings(
+        env=mode,
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        database_url=database_url,
+        public_url=public_url,
+        ins_oid=ins_oid,
+        secrets=load_secrets(data_dir, create=allow_create),
+        session_idle_seconds=int(env.get("CARNET_SESSION_IDLE_SECONDS", 30 * 60)),
+        session_absolute_seconds=int(env.get("CARNET_SESSION_ABSOLUTE_SECONDS", 12 * 3600)),
+        log_level=env.get("CARNET_LOG_LEVEL", "INFO"),
+    )

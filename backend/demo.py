@@ -1,0 +1,164 @@
+"""The demo world seeded by ./scripts/run on first start. Demo only: refused in production."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from backend.access.tables import Delegation
+from backend.accounts.services import login_key
+from backend.accounts.tables import Account
+from backend.core import database
+from backend.core.auth import utcnow
+from backend.core.crypto import FieldCipher, hash_password, keyed_hash, normalise_code
+from backend.core.settings import ConfigurationError, Settings
+from backend.identity.identifiers import nir_key
+from backend.identity.registry import import_registry
+from backend.identity.tables import InsuredPerson
+from backend.professionals.directory import import_directory
+from backend.professionals.identifiers import luhn_check_digit
+
+DEMO_PASSWORD = "carnet-demo-2026"
+
+
+def nir(first13: str) -> str:
+    """Complete 13 characters with their key (demo NIRs are made, not real)."""
+    return f"{first13}{nir_key(first13):02d}"
+
+
+def rpps(first10: str) -> str:
+    return first10 + luhn_check_digit(first10)
+
+
+def finess(first8: str) -> str:
+    return first8 + luhn_check_digit(first8)
+
+
+CAMILLE = nir("2840575056123")
+LEO = nir("1150675056045")
+JEANNE = nir("2180975056078")
+DOMINIQUE = nir("1720269123456")
+PENDING = [nir("1900131555012"), nir("2950813055034"), nir("188022A004021")]
+PENDING_CODES = ["DEMO-ACTV-0001", "DEMO-ACTV-0002", "DEMO-ACTV-0003"]
+
+GP_RPPS, PHARMACIST_RPPS, RADIOLOGIST_RPPS = rpps("1000000001"), rpps("1000000002"), rpps("1000000003")
+
+# Demo TOTP secrets (base32). Printed in the README, never used outside demo mode.
+TOTP_SECRETS = {
+    "camille": "JBSWY3DPEHPK3PXPCAMILLEDEMOAAAAA",
+    "dominique": "JBSWY3DPEHPK3PXPDOMINIQUEDEMOAAA",
+    "gp": "JBSWY3DPEHPK3PXPMEDECINDEMOAAAAA",
+    "pharmacist": "JBSWY3DPEHPK3PXPPHARMADEMOAAAAAA",
+    "radiologist": "JBSWY3DPEHPK3PXPRADIODEMOAAAAAAA",
+}
+
+
+def _amo(start: str = "2020-01-01") -> dict:
+    return {"amo_regime": "Régime général", "amo_caisse": "CPAM de Paris", "amo_caisse_code": "751",
+            "amo_rights_start": start}
+
+
+def registry_rows() -> list[dict]:
+    camille_amc = {"amc_organisation": "Mutuelle Exemple", "amc_number": "99999999",
+                   "amc_contract": "ME-2026-0042", "amc_tpp_start": "2026-01-01",
+                   "amc_tpp_end": "2026-12-31"}
+    family = {"birth_name": "INVENTÉE", "birthplace_code": "75056"}
+    return [
+        {"nir": CAMILLE, "identity_status": "QUAL", **family, "first_names": ["Camille", "Marie"],
+         "birth_date": "1984-05-12", "sex": "F", **_amo(), **camille_amc},
+        {"nir": LEO, "identity_status": "QUAL", "birth_name": "INVENTÉ", "birthplace_code": "75056",
+         "first_names": ["Léo"], "birth_date": "2015-06-03", "sex": "M", **_amo("2015-06-03"),
+         **camille_amc, "parent_nirs": [CAMILLE]},
+        {"nir": JEANNE, "identity_status": "QUAL", **family, "first_names": ["Jeanne", "Alice"],
+         "birth_date": "2018-09-21", "sex": "F", **_amo("2018-09-21"), **camille_amc,
+         "parent_nirs": [CAMILLE]},
+        {"nir": DOMINIQUE, "identity_status": "QUAL", "birth_name": "EXEMPLE",
+         "first_names": ["Dominique"], "birth_date": "1972-02-14", "sex": "M",
+         "birthplace_code": "69123", **_amo()},
+        {"nir": PENDING[0], "identity_status": "QUAL", "birth_name": "ESSAI", "first_names": ["Marc"],
+         "birth_date": "1990-01-30", "sex": "M", "birthplace_code": "31555", **_amo()},
+        {"nir": PENDING[1], "identity_status": "VALI", "birth_name": "TEMOIN",
+         "first_names": ["Sophie", "Anne"], "birth_date": "1995-08-08", "sex": "F",
+         "birthplace_code": "13055", **_amo()},
+        {"nir": PENDING[2], "identity_status": "PROV", "birth_name": "MODELE", "first_names": ["Paul"],
+         "birth_date": "1988-02-02", "sex": "M", "birthplace_code": "2A004", **_amo()},
+    ]
+
+
+def directory_rows() -> list[dict]:
+    return [
+        {"rpps": GP_RPPS, "last_name": "MÉDECIN", "first_name": "Alice", "profession_code": "10",
+         "specialty": "Médecine générale", "structure_name": "Cabinet du Parc",
+         "finess": finess("75000001")},
+        {"rpps": PHARMACIST_RPPS, "last_name": "OFFICINE", "first_name": "Bruno",
+         "profession_code": "21", "specialty": None, "structure_name": "Pharmacie de la Gare",
+         "finess": finess("75000002")},
+        {"rpps": RADIOLOGIST_RPPS, "last_name": "IMAGERIE", "first_name": "Chloé",
+         "profession_code": "10", "specialty": "Radiologie", "structure_name": "Centre d'imagerie Lumière",
+         "finess": finess("75000003")},
+    ]
+
+
+async def _credentials(settings: Settings, kind: str, identifier: str, secret: str) -> None:
+    key = login_key(settings, kind, identifier)
+    account = await Account.select(Account.id).where(Account.login_key == key).first()
+    cipher = FieldCipher(settings.secrets.data_key)
+    await Account.update({
+        Account.password_hash: hash_password(DEMO_PASSWORD),
+        Account.totp_secret: cipher.encrypt(secret, str(account["id"])),
+        Account.totp_confirmed: True,
+    }).where(Account.id == account["id"])
+
+
+async def _citizen_account(settings: Settings, person_nir: str, secret: str) -> None:
+    person = await InsuredPerson.select(InsuredPerson.id).where(InsuredPerson.nir == person_nir).first()
+    await Account.insert(Account(kind="citizen", person=person["id"],
+                                 login_key=login_key(settings, "citizen", person_nir)))
+    await InsuredPerson.update({InsuredPerson.activated_at: utcnow()}).where(
+        InsuredPerson.id == person["id"])
+    await _credentials(settings, "citizen", person_nir, secret)
+
+
+async def seed(settings: Settings) -> bool:
+    """Create the demo world once. Returns False when it was already there."""
+    if settings.is_production:
+        raise ConfigurationError("demo data is refused in production")
+    if await InsuredPerson.exists().where(InsuredPerson.nir == CAMILLE):
+        return False
+    codes = dict(zip(PENDING, PENDING_CODES, strict=True))
+    await import_registry(settings, registry_rows(), codes=codes)
+    await import_directory(settings, directory_rows())
+    async with database.transaction():
+        await _citizen_account(settings, CAMILLE, TOTP_SECRETS["camille"])
+        await _citizen_account(settings, DOMINIQUE, TOTP_SECRETS["dominique"])
+        for name, number in (("gp", GP_RPPS), ("pharmacist", PHARMACIST_RPPS),
+                             ("radiologist", RADIOLOGIST_RPPS)):
+            await _credentials(settings, "pro", number, TOTP_SECRETS[name])
+        owner = await InsuredPerson.select(InsuredPerson.id).where(InsuredPerson.nir == CAMILLE).first()
+        delegate = await InsuredPerson.select(InsuredPerson.id).where(
+            InsuredPerson.nir == DOMINIQUE).first()
+        now = utcnow()
+        await Delegation.insert(Delegation(
+            owner=owner["id"], delegate=delegate["id"], label="Dominique Exemple",
+            scopes=["present_card"], accepted_at=now, ends_at=now + timedelta(days=90),
+            invitation_hash=keyed_hash(settings.secrets.hmac_key, f"invite:{normalise_code('seeded')}"),
+        ))
+    return True
+
+
+def summary() -> str:
+    """The demo logins, printed by ./scripts/run."""
+    lines = [
+        "Demo accounts (DEMO ONLY) - password for all: " + DEMO_PASSWORD,
+        f"  citizen   Camille INVENTÉE   NIR {CAMILLE}   TOTP secret {TOTP_SECRETS['camille']}",
+        f"  caregiver Dominique EXEMPLE  NIR {DOMINIQUE}   TOTP secret {TOTP_SECRETS['dominique']}",
+        f"  GP        Alice MÉDECIN      RPPS {GP_RPPS}   TOTP secret {TOTP_SECRETS['gp']}",
+        f"  pharmacist Bruno OFFICINE    RPPS {PHARMACIST_RPPS}   TOTP secret {TOTP_SECRETS['pharmacist']}",
+        f"  radiologist Chloé IMAGERIE   RPPS {RADIOLOGIST_RPPS}   TOTP secret {TOTP_SECRETS['radiologist']}",
+        "Not yet activated (NIR / date of birth / activation code):",
+    ]
+    births = {PENDING[0]: "1990-01-30", PENDING[1]: "1995-08-08", PENDING[2]: "1988-02-02"}
+    for person_nir, code in zip(PENDING, PENDING_CODES, strict=True):
+        lines.append(f"  {person_nir} / {births[person_nir]} / {code}")
+    return "\n".join(lines)
+
+

@@ -1,0 +1,1 @@
+"""Identity: insured persons, registry import, NIR/INS, the card and its presentation."""

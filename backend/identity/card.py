@@ -1,0 +1,172 @@
+"""The card (appli carte Vitale): identity, INS, insurance, beneficiaries, presentation QR."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from uuid import UUID
+
+from backend.access import history
+from backend.access.rules import relation_to
+from backend.access.tables import Delegation
+from backend.accounts.services import display_name, svg_qr
+from backend.core import database
+from backend.core.auth import Actor, utcnow
+from backend.core.errors import InvalidToken, NotFound
+from backend.core.settings import Settings
+from backend.core.tokens import TokenSigner
+from backend.identity.identifiers import build_ins, mask_nir
+from backend.identity.tables import Guardianship, InsuredPerson, Presentation
+from backend.professionals.tables import Professional
+
+PRESENTATION = "carnet-card-presentation"
+
+
+def _active(start: date | None, end: date | None, today: date) -> bool:
+    return start is not None and start <= today and (end is None or today <= end)
+
+
+def card_view(settings: Settings, p: dict, beneficiaries: list[dict]) -> dict:
+    """Shape a person row into the card: identity, INS, AMO and AMC, beneficiaries."""
+    today = date.today()
+    ins = build_ins(p["nir"], settings.ins_oid, p["identity_status"])
+    amc = None
+    if p["amc_organisation"]:
+        amc = {
+            "organisation": p["amc_organisation"],
+            "number": p["amc_number"],
+            "contract": p["amc_contract"],
+            "third_party_payment_start": p["amc_tpp_start"],
+            "third_party_payment_end": p["amc_tpp_end"],
+            "third_party_payment_active": _active(p["amc_tpp_start"], p["amc_tpp_end"], today),
+        }
+    return {
+        "id": p["id"],
+        "identity": {
+            "birth_name": p["birth_name"],
+            "used_name": p["used_name"],
+            "first_names": list(p["first_names"]),
+            "first_name": p["first_name"],
+            "birth_date": p["birth_date"],
+            "sex": p["sex"],
+            "birthplace_code": p["birthplace_code"],
+        },
+        "nir": p["nir"],
+        "nir_masked": mask_nir(p["nir"]),
+        "ins": {"value": ins.value, "oid": ins.oid, "identity_status": p["identity_status"],
+                "usable": ins.usable},
+        "amo": {
+            "regime": p["amo_regime"],
+            "caisse": p["amo_caisse"],
+            "caisse_code": p["amo_caisse_code"],
+            "rights_start": p["amo_rights_start"],
+            "rights_end": p["amo_rights_end"],
+            "rights_active": _active(p["amo_rights_start"], p["amo_rights_end"], today),
+        },
+        "amc": amc,
+        "beneficiaries": beneficiaries,
+    }
+
+
+async def _person(person_id: UUID) -> dict:
+    row = await InsuredPerson.select().where(
+        (InsuredPerson.id == person_id) & InsuredPerson.closed_at.is_null()
+    ).first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+async def _beneficiaries(person_id: UUID) -> list[dict]:
+    return await Guardianship.select(
+        Guardianship.child.id.as_alias("id"),
+        Guardianship.child.first_name.as_alias("first_name"),
+        Guardianship.child.birth_name.as_alias("birth_name"),
+        Guardianship.child.birth_date.as_alias("birth_date"),
+    ).where(Guardianship.parent == person_id).order_by(Guardianship.child.birth_date)
+
+
+async def get_card(settings: Settings, actor: Actor, person_id: UUID) -> dict:
+    """The card of a profile the actor may see (self, child, or delegated card)."""
+    relation = await relation_to(actor, person_id, scope="present_card")
+    person = await _person(person_id)
+    beneficiaries = await _beneficiaries(person_id) if relation.kind != "delegate" else []
+    if not relation.is_self:
+        await history.record(
+            person_id, actor_kind=relation.kind, actor_id=actor.person_id,
+            actor_label=await display_name(actor), action="card.read",
+        )
+    return {**card_view(settings, person, beneficiaries), "relation": relation.kind}
+
+
+def signer(settings: Settings) -> TokenSigner:
+    return TokenSigner(settings.secrets.token_signing_key, settings.public_url)
+
+
+async def present(settings: Settings, actor: Actor, person_id: UUID) -> dict:
+    """Issue a short-lived, single-use presentation token and its QR code."""
+    relation = await relation_to(actor, person_id, scope="present_card")
+    await _person(person_id)
+    token, jti, exp = signer(settings).issue(
+        PRESENTATION, str(person_id), settings.presentation_seconds
+    )
+    await Presentation.insert(
+        Presentation(
+            jti=jti,
+            person=person_id,
+            presenter_account=actor.account_id,
+            delegation=relation.delegation_id,
+            expires_at=datetime.fromtimestamp(exp, timezone.utc),
+        )
+    )
+    if relation.kind == "delegate":
+        await history.record(
+            person_id, actor_kind="delegate", actor_id=actor.person_id,
+            actor_label=await display_name(actor), action="card.present",
+        )
+    return {"token": token, "qr": svg_qr(token), "expires_at": datetime.fromtimestamp(exp, timezone.utc)}
+
+
+async def verify_presentation(settings: Settings, actor: Actor, token: str) -> dict:
+    """A professional checks a presented token: identity traits, INS and rights.
+
+    Refused with a clear reason when forged, expired, replayed, or when the
+    delegation it was issued under has been revoked since.
+    """
+    pro = await Professional.select().where(Professional.id == actor.professional_id).first()
+    pro_label = f"{pro['first_name']} {pro['last_name']} ({pro['structure_name']})"
+    claims = signer(settings).verify(token, PRESENTATION)
+    refusal: tuple[str, str] | None = None
+    async with database.transaction():
+        row = await Presentation.select().where(Presentation.jti == claims["jti"]).first()
+        if row is None:
+            raise InvalidToken("Jeton inconnu.", detail_en="Unknown token.")
+        person_id = row["person"]
+        if row["used_at"] is not None:
+            refusal = ("Jeton déjà utilisé : demandez au patient d'en afficher un nouveau.",
+                       "Token already used: ask the patient to show a new one.")
+        elif row["delegation"] is not None and not await Delegation.exists().where(
+            (Delegation.id == row["delegation"]) & Delegation.revoked_at.is_null()
+            & (Delegation.ends_at > utcnow())
+        ):
+            refusal = ("Délégation révoquée ou expirée : ce jeton n'est plus valable.",
+                       "Delegation revoked or expired: this token is no longer valid.")
+        else:
+            await Presentation.update(
+                {Presentation.used_at: utcnow(), Presentation.used_by: actor.professional_id}
+            ).where(Presentation.id == row["id"])
+        await history.record(
+            person_id, actor_kind="pro", actor_id=actor.professional_id, actor_label=pro_label,
+            action="card.verify", outcome="refused" if refusal else "allowed",
+            purpose=refusal[1] if refusal else "",
+        )
+    if refusal:
+        raise InvalidToken(refusal[0], detail_en=refusal[1])
+    person = await _person(person_id)
+    view = card_view(settings, person, [])
+    return {
+        "identity": view["identity"],
+        "ins": view["ins"],
+        "amo": view["amo"],
+        "amc": view["amc"],
+        "presented_by_delegate": row["delegation"] is not None,
+    }

@@ -1,0 +1,1 @@
+"""Professionals: the RPPS/FINESS directory and professional login."""

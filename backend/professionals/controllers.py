@@ -1,0 +1,41 @@
+"""HTTP edges of the professionals slice."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.di import Provide
+
+from backend.core.auth import Actor, provide_actor, require_admin
+from backend.core.errors import Forbidden
+from backend.core.settings import Settings
+from backend.identity.controllers import read_import_body, report
+from backend.identity.registry import parse_rows
+from backend.identity.schemas import ImportReport
+from backend.professionals import directory
+from backend.professionals.schemas import ProOut
+
+
+class ProController(Controller):
+    path = "/api/pro"
+    tags = ["professionals"]
+    dependencies = {"actor": Provide(provide_actor)}
+
+    @get("/me", operation_id="proMe")
+    async def me(self, actor: Actor) -> ProOut:
+        """The logged-in professional: RPPS, profession, structure."""
+        if not actor.is_pro:
+            raise Forbidden("Réservé aux professionnels de santé.", detail_en="Health professionals only.")
+        return msgspec.convert(await directory.pro_profile(actor.professional_id), ProOut)
+
+
+class DirectoryAdminController(Controller):
+    path = "/api/admin/directory"
+    tags = ["admin"]
+    guards = [require_admin]
+
+    @post("/import", operation_id="importDirectory", status_code=200, request_max_body_size=20_000_000)
+    async def import_directory(self, request: Request, settings: Settings) -> ImportReport:
+        """Bulk-load professionals (RPPS, profession, specialty, structure with FINESS)."""
+        body, content_type = await read_import_body(request, settings)
+        return report(await directory.import_directory(settings, parse_rows(body, content_type)))
