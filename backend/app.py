@@ -20,7 +20,7 @@ from backend.accounts.controllers import (
     SecurityController,
 )
 from backend.core import database
-from backend.core.errors import EXCEPTION_HANDLERS, problem_response
+from backend.core.errors import EXCEPTION_HANDLERS
 from backend.core.http import security_headers
 from backend.core.settings import Settings, load_settings
 from backend.identity.controllers import (

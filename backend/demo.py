@@ -17,7 +17,7 @@ from backend.identity.tables import InsuredPerson
 from backend.professionals.directory import import_directory
 from backend.professionals.identifiers import luhn_check_digit
 
-DEMO_PASSWORD = "carnet-demo-2026"
+DEMO_PASSWORD = "carnet-demo-2026"  # noqa: S105 - demo data only
 
 
 def nir(first13: str) -> str:

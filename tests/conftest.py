@@ -7,6 +7,7 @@ suite against PostgreSQL; ``./scripts/test`` does both when the URL is set.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from backend.core import database
 from backend.core.settings import Settings, load_settings
 
 BACKEND = os.environ.get("CARNET_TEST_DB", "sqlite")
+logging.getLogger("httpx").setLevel(logging.WARNING)
 PUBLIC_URL = "http://localhost:8000"
 
 

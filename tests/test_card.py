@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -77,7 +77,7 @@ def test_presentation_token_verified_once_by_a_professional(demo_apis, run):
     body = p.json()
     assert body["qr"].startswith("data:image/svg+xml;base64,")
     expires = datetime.fromisoformat(body["expires_at"])
-    assert timedelta(seconds=60) < expires - datetime.now(timezone.utc) <= timedelta(seconds=121)
+    assert timedelta(seconds=60) < expires - datetime.now(UTC) <= timedelta(seconds=121)
     v = pharmacist.post("/api/pro/presentations/verify", json={"token": body["token"]})
     assert v.status_code == 200, v.text
     assert v.json()["identity"]["birth_name"] == "INVENTÉE"
@@ -119,7 +119,7 @@ def test_delegate_presents_card_until_revoked(make_api, run, settings):
     owner = activated_citizen(make_api, run, settings)
     trusted = activated_citizen(make_api, run, settings, _sex="1")
     pharmacist = login_demo(make_api, "pharmacist")
-    ends = (datetime.now(timezone.utc) + timedelta(days=3)).isoformat()
+    ends = (datetime.now(UTC) + timedelta(days=3)).isoformat()
     d = owner.api.post(f"/api/profiles/{owner.person_id}/delegations",
                        json={"label": "Mon frère", "scopes": ["present_card"], "ends_at": ends})
     assert d.status_code == 201, d.text
@@ -160,7 +160,7 @@ def test_expired_delegation_is_refused(make_api, run, settings):
 
     owner = activated_citizen(make_api, run, settings)
     trusted = activated_citizen(make_api, run, settings)
-    ends = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+    ends = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     d = owner.api.post(f"/api/profiles/{owner.person_id}/delegations",
                        json={"label": "Voisine", "scopes": ["present_card"], "ends_at": ends}).json()
     trusted.api.post("/api/delegations/accept", json={"code": d["invitation_code"]})
@@ -173,10 +173,10 @@ def test_expired_delegation_is_refused(make_api, run, settings):
 def test_delegation_input_is_validated(make_api, run, settings):
     owner = activated_citizen(make_api, run, settings)
     url = f"/api/profiles/{owner.person_id}/delegations"
-    future = (datetime.now(timezone.utc) + timedelta(days=2)).isoformat()
+    future = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     r = owner.api.post(url, json={"label": "X", "scopes": ["read_everything"], "ends_at": future})
     assert r.status_code == 400 and "Portée inconnue" in r.json()["detail"]
-    past = (datetime.now(timezone.utc) - timedelta(days=2)).isoformat()
+    past = (datetime.now(UTC) - timedelta(days=2)).isoformat()
     r = owner.api.post(url, json={"label": "X", "scopes": ["present_card"], "ends_at": past})
     assert r.status_code == 400
     r = owner.api.post(url, json={"label": "X", "scopes": ["present_card"], "ends_at": future,
@@ -189,7 +189,7 @@ def test_parent_cannot_delegate_or_read_history_of_another_family(demo_apis, mak
     leo = _person_id(run, demo.LEO)
     assert other_parent.api.get(f"/api/profiles/{leo}/card").status_code == 404
     assert other_parent.api.get(f"/api/profiles/{leo}/access-history").status_code == 404
-    future = (datetime.now(timezone.utc) + timedelta(days=2)).isoformat()
+    future = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     r = demo_apis["camille"].post(f"/api/profiles/{leo}/delegations",
                                   json={"label": "X", "scopes": ["present_card"], "ends_at": future})
     assert r.status_code == 404

@@ -50,7 +50,8 @@ async def create(
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown or not scopes:
         raise InvalidRequest(
-            f"Portée inconnue : {', '.join(unknown) or '(aucune)'} ; portées possibles : {', '.join(SCOPES)}.",
+            f"Portée inconnue : {', '.join(unknown) or '(aucune)'} ; "
+            f"portées possibles : {', '.join(SCOPES)}.",
             detail_en=f"Unknown scope: {', '.join(unknown) or '(none)'}; allowed: {', '.join(SCOPES)}.",
             errors=[{"field": "scopes", "rule": "enum", "message": "portée inconnue"}],
         )

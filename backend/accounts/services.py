@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from uuid import UUID
 
 import pyotp

@@ -208,6 +208,10 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response:
         message = "; ".join(e["message"] for e in errors) or str(exc.detail)
         detail_fr = f"Corps de requête invalide : {message}"
         detail_en = f"Invalid request body: {message}"
+    elif status == 400 and str(exc.detail).startswith("JSON is malformed"):
+        message = str(exc.detail).removeprefix("JSON is malformed: ")
+        detail_fr = f"Corps de requête invalide : JSON mal formé ({message})."
+        detail_en = f"Invalid request body: malformed JSON ({message})."
     elif status == 403 and "csrf" in str(exc.detail).lower():
         detail_fr = "Jeton CSRF absent ou invalide : rechargez la page."
         detail_en = "Missing or invalid CSRF token: reload the page."

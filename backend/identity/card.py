@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from uuid import UUID
 
 from backend.access import history
@@ -115,7 +115,7 @@ async def present(settings: Settings, actor: Actor, person_id: UUID) -> dict:
             person=person_id,
             presenter_account=actor.account_id,
             delegation=relation.delegation_id,
-            expires_at=datetime.fromtimestamp(exp, timezone.utc),
+            expires_at=datetime.fromtimestamp(exp, UTC),
         )
     )
     if relation.kind == "delegate":
@@ -123,7 +123,7 @@ async def present(settings: Settings, actor: Actor, person_id: UUID) -> dict:
             person_id, actor_kind="delegate", actor_id=actor.person_id,
             actor_label=await display_name(actor), action="card.present",
         )
-    return {"token": token, "qr": svg_qr(token), "expires_at": datetime.fromtimestamp(exp, timezone.utc)}
+    return {"token": token, "qr": svg_qr(token), "expires_at": datetime.fromtimestamp(exp, UTC)}
 
 
 async def verify_presentation(settings: Settings, actor: Actor, token: str) -> dict:

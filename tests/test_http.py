@@ -1,0 +1,78 @@
+"""Edges: health, problem documents for bad input, security headers, OpenAPI contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from backend.app import create_app
+from tests.factories import activated_citizen
+
+SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "openapi.json"
+PROBLEM = "application/problem+json"
+
+
+def test_health(api):
+    r = api.get("/health")
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("body, fragment", [
+    (b"{not json", "Corps de requête invalide"),
+    (b'{"identifier": "x", "password": "y", "role": "admin"}', "role"),
+    (b'{"identifier": 12, "password": "y"}', "identifier"),
+    (b'{"identifier": "x"}', "password"),
+])
+def test_bad_json_answers_400_problem(api, body, fragment):
+    r = api.post("/api/auth/login", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    assert r.headers["content-type"].startswith(PROBLEM)
+    problem = r.json()
+    assert problem["type"].endswith("/invalid-request") and problem["status"] == 400
+    assert fragment in json.dumps(problem, ensure_ascii=False)
+
+
+def test_oversized_body_answers_413(api):
+    r = api.post("/api/auth/login", content=b"{" + b" " * 1_100_000 + b"}",
+                 headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert r.headers["content-type"].startswith(PROBLEM)
+
+
+def test_invalid_nir_in_activation_is_a_clear_error(api):
+    r = api.post("/api/activation", json={"nir": "1" * 40, "activation_code": "x", "birth_date": "2000-01-01"})
+    assert r.status_code == 400 and "nir" in json.dumps(r.json())
+
+
+def test_unknown_route_and_method(api):
+    r = api.get("/api/nothing-here")
+    assert r.status_code == 404 and r.headers["content-type"].startswith(PROBLEM)
+    r = api.put("/api/me")
+    assert r.status_code == 405 and r.headers["content-type"].startswith(PROBLEM)
+
+
+def test_security_headers_and_no_store_on_api(api):
+    r = api.get("/health")
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["cache-control"] == "no-store"
+
+
+def test_session_cookie_flags(make_api, run, settings):
+    citizen = activated_citizen(make_api, run, settings)
+    r = citizen.api.post("/api/auth/login", json={"identifier": citizen.nir,
+                                                  "password": "correct horse battery staple"})
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+    assert "Secure" not in cookie  # plain-HTTP local development only
+    secure = create_app(__import__("dataclasses").replace(settings, public_url="https://carnet.example"))
+    assert secure.state.settings.secure_cookies
+
+
+def test_openapi_matches_committed_schema(api):
+    live = api.get("/schema/openapi.json").json()
+    committed = json.loads(SCHEMA.read_text())
+    assert live == committed, "schemas/openapi.json is stale: run ./scripts/export-schemas"

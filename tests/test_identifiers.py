@@ -1,0 +1,87 @@
+"""NIR, INS, RPPS and FINESS validation."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.core.errors import InvalidIdentifier
+from backend.identity.identifiers import build_ins, mask_nir, nir_key, validate_nir
+from backend.professionals.identifiers import luhn_valid, validate_finess, validate_rpps
+
+
+def test_nir_key_matches_the_published_formula():
+    # 97 - (N mod 97) computed by hand for a made-up number.
+    assert nir_key("1800175108321") == 97 - 1800175108321 % 97
+
+
+def test_valid_nir_with_spaces_is_normalised():
+    body = "2840575056123"
+    nir = f"{body}{nir_key(body):02d}"
+    spaced = f"{nir[0]} {nir[1:3]} {nir[3:5]} {nir[5:7]} {nir[7:10]} {nir[10:13]} {nir[13:]}"
+    assert validate_nir(spaced) == nir
+
+
+@pytest.mark.parametrize("dept, replacement", [("2A", "19"), ("2B", "18")])
+def test_corsican_nir(dept, replacement):
+    body = f"18802{dept}004021"
+    key = 97 - int(body.replace(dept, replacement)) % 97
+    assert validate_nir(f"{body}{key:02d}") == f"{body}{key:02d}"
+    wrong = (key % 97) + 1
+    with pytest.raises(InvalidIdentifier):
+        validate_nir(f"{body}{wrong:02d}")
+
+
+def test_wrong_key_names_field_rule_and_values():
+    body = "2840575056123"
+    good = nir_key(body)
+    bad = 12 if good != 12 else 13
+    with pytest.raises(InvalidIdentifier) as exc:
+        validate_nir(f"{body}{bad:02d}")
+    assert exc.value.detail == f"Clé NIR invalide : attendu {good:02d}, reçu {bad:02d}."
+    assert exc.value.errors == [{"field": "nir", "rule": "key", "message": exc.value.detail}]
+
+
+@pytest.mark.parametrize("value, rule", [
+    ("12345", "length"),
+    ("9840575056123" + "00", "format"),  # sex digit 9 does not exist
+    ("28405X5056123" + "00", "format"),
+])
+def test_malformed_nir(value, rule):
+    with pytest.raises(InvalidIdentifier) as exc:
+        validate_nir(value)
+    assert exc.value.errors[0]["rule"] == rule
+
+
+def test_unusual_birth_month_is_accepted_when_the_key_is_right():
+    body = "1843375056123"  # month 33: unknown or particular birth
+    assert validate_nir(f"{body}{nir_key(body):02d}")
+
+
+def test_ins_usable_only_when_qualified():
+    assert build_ins("x", "1.2.250.1.213.1.4.8", "QUAL").usable
+    for status in ("PROV", "RECUP", "VALI"):
+        assert not build_ins("x", "1.2.250.1.213.1.4.8", status).usable
+
+
+def test_masked_nir_hides_place_and_order():
+    assert mask_nir("284057505612387") == "2 84 05 •• ••• ••• ••"
+
+
+def test_rpps_luhn():
+    assert luhn_valid("79927398713")  # the textbook Luhn example
+    assert validate_rpps("10000000017") == "10000000017"
+    with pytest.raises(InvalidIdentifier) as exc:
+        validate_rpps("10000000018")
+    assert exc.value.detail == "Chiffre de contrôle RPPS invalide : attendu 7, reçu 8."
+    with pytest.raises(InvalidIdentifier):
+        validate_rpps("1234")
+
+
+def test_finess():
+    assert validate_finess("750000010")
+    with pytest.raises(InvalidIdentifier) as exc:
+        validate_finess("750000011")
+    assert exc.value.errors[0]["rule"] == "check-digit"
+    assert validate_finess("2A0000012") == "2A0000012"  # Corsica: format only
+    with pytest.raises(InvalidIdentifier):
+        validate_finess("2C0000012")
