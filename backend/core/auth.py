@@ -13,7 +13,9 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
+from backend.core import database
 from backend.core.errors import Forbidden, Unauthenticated
+from backend.core.settings import Settings
 
 SESSION_COOKIE = "carnet_session"
 TOUCH_EVERY = timedelta(seconds=60)
@@ -62,15 +64,14 @@ async def load_actor(token: str | None, idle_seconds: int) -> Actor | None:
     if not token or len(token) > 100:
         return None
     key = session_key(token)
-    row = await UserSession.select(
-        UserSession.stage,
-        UserSession.last_seen_at,
-        UserSession.expires_at,
-        UserSession.account.id.as_alias("account_id"),
-        UserSession.account.kind.as_alias("kind"),
-        UserSession.account.person.as_alias("person_id"),
-        UserSession.account.professional.as_alias("professional_id"),
-    ).where(UserSession.id == key).first()
+    # Hot path (every authenticated request): one hand-written join instead of a built query.
+    rows = await database.fetch(
+        "SELECT s.stage, s.last_seen_at, s.expires_at, a.id AS account_id, a.kind, "
+        "a.person AS person_id, a.professional AS professional_id "
+        "FROM user_session s JOIN account a ON a.id = s.account WHERE s.id = {}",
+        key,
+    )
+    row = rows[0] if rows else None
     if row is None:
         return None
     now = utcnow()
@@ -89,27 +90,30 @@ async def load_actor(token: str | None, idle_seconds: int) -> Actor | None:
     )
 
 
-async def _actor_for(request: Request, stages: tuple[str, ...]) -> Actor:
-    settings = request.app.state.settings
+async def _actor_for(request: Request, settings: Settings, stages: tuple[str, ...]) -> Actor:
     actor = await load_actor(request.cookies.get(SESSION_COOKIE), settings.session_idle_seconds)
     if actor is None or actor.stage not in stages:
         raise Unauthenticated()
     return actor
 
 
-async def provide_actor(request: Request) -> Actor:
-    """Dependency: a fully logged-in actor (two factors passed)."""
-    return await _actor_for(request, ("active",))
+async def provide_actor(request: Request, settings: Settings) -> Actor:
+    """Dependency: a fully logged-in actor (two factors passed).
+
+    It depends on ``settings`` so that the two are resolved one after the other:
+    Litestar resolves sibling dependencies in a task group, a measurable cost here.
+    """
+    return await _actor_for(request, settings, ("active",))
 
 
-async def provide_enrolling_actor(request: Request) -> Actor:
+async def provide_enrolling_actor(request: Request, settings: Settings) -> Actor:
     """Dependency: an actor that may register credentials (activation or logged in)."""
-    return await _actor_for(request, ("enrolling", "active"))
+    return await _actor_for(request, settings, ("enrolling", "active"))
 
 
-async def provide_pending_actor(request: Request) -> Actor:
+async def provide_pending_actor(request: Request, settings: Settings) -> Actor:
     """Dependency: an actor that passed the first factor and owes the TOTP code."""
-    return await _actor_for(request, ("totp",))
+    return await _actor_for(request, settings, ("totp",))
 
 
 def require_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:

@@ -15,7 +15,7 @@ from backend.core.errors import InvalidToken, NotFound
 from backend.core.settings import Settings
 from backend.core.tokens import TokenSigner
 from backend.identity.identifiers import build_ins, mask_nir
-from backend.identity.tables import Guardianship, InsuredPerson, Presentation
+from backend.identity.tables import Presentation
 from backend.professionals.tables import Professional
 
 PRESENTATION = "carnet-card-presentation"
@@ -67,22 +67,27 @@ def card_view(settings: Settings, p: dict, beneficiaries: list[dict]) -> dict:
     }
 
 
+_PERSON_SQL = (
+    "SELECT id, nir, identity_status, birth_name, first_names, first_name, used_name, birth_date, "
+    "sex, birthplace_code, amo_regime, amo_caisse, amo_caisse_code, amo_rights_start, amo_rights_end, "
+    "amc_organisation, amc_number, amc_contract, amc_tpp_start, amc_tpp_end "
+    "FROM insured_person WHERE id = {} AND closed_at IS NULL"
+)
+
+
 async def _person(person_id: UUID) -> dict:
-    row = await InsuredPerson.select().where(
-        (InsuredPerson.id == person_id) & InsuredPerson.closed_at.is_null()
-    ).first()
-    if row is None:
+    rows = await database.fetch(_PERSON_SQL, person_id)
+    if not rows:
         raise NotFound()
-    return row
+    return rows[0]
 
 
 async def _beneficiaries(person_id: UUID) -> list[dict]:
-    return await Guardianship.select(
-        Guardianship.child.id.as_alias("id"),
-        Guardianship.child.first_name.as_alias("first_name"),
-        Guardianship.child.birth_name.as_alias("birth_name"),
-        Guardianship.child.birth_date.as_alias("birth_date"),
-    ).where(Guardianship.parent == person_id).order_by(Guardianship.child.birth_date)
+    return await database.fetch(
+        "SELECT c.id, c.first_name, c.birth_name, c.birth_date FROM guardianship g "
+        "JOIN insured_person c ON c.id = g.child WHERE g.parent = {} ORDER BY c.birth_date",
+        person_id,
+    )
 
 
 async def get_card(settings: Settings, actor: Actor, person_id: UUID) -> dict:

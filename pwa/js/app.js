@@ -1,0 +1,414 @@
+// Entry point: session state, app shell (header, navigation, profile switcher,
+// language), routing with access rules, offline mode.
+
+import { api, onUnauthorized } from "./api.js";
+import { h, heading, icon } from "./dom.js";
+import { getLang, initLang, setLang, t } from "./i18n.js";
+import * as router from "./router.js";
+import * as store from "./store.js";
+import * as activateView from "./views/activate.js";
+import * as cardView from "./views/card.js";
+import * as delegationsView from "./views/delegations.js";
+import * as homeView from "./views/home.js";
+import * as loginView from "./views/login.js";
+import * as proView from "./views/pro.js";
+import * as securityView from "./views/security.js";
+
+const PROFILE_KEY = "carnet.profile";
+
+// access: public (logged out only), citizen, pro, user (any logged-in account).
+// offline: can render from the IndexedDB snapshot when the network is gone.
+const ROUTES = {
+  login: { view: loginView, access: "public" },
+  activate: { view: activateView, access: "public" },
+  home: { view: homeView, access: "citizen", offline: true },
+  card: { view: cardView, access: "citizen", offline: true },
+  delegations: { view: delegationsView, access: "citizen" },
+  security: { view: securityView, access: "user" },
+  pro: { view: proView, access: "pro" },
+};
+
+const NAV = {
+  citizen: [
+    ["home", "nav.home", "home"],
+    ["card", "nav.card", "card"],
+    ["delegations", "nav.delegations", "people"],
+    ["security", "nav.security", "shield"],
+  ],
+  pro: [
+    ["pro", "nav.pro", "check"],
+    ["security", "nav.security", "shield"],
+  ],
+};
+
+const state = {
+  me: null, // {kind, display_name, profiles, fromSnapshot?}
+  offline: false,
+  profileId: null,
+  returnTo: null,
+};
+
+const el = {};
+let renderSeq = 0;
+let leaveActive = [];
+let firstRender = true;
+let pendingFlash = null;
+
+// --- state ------------------------------------------------------------------
+
+function storedProfile() {
+  try {
+    return localStorage.getItem(PROFILE_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function rememberProfile(id) {
+  try {
+    if (id) localStorage.setItem(PROFILE_KEY, id);
+    else localStorage.removeItem(PROFILE_KEY);
+  } catch {
+    /* storage unavailable */
+  }
+}
+
+function setMe(me) {
+  state.me = me;
+  const profiles = me?.profiles || [];
+  const wanted = state.profileId || storedProfile();
+  const found = profiles.find((p) => p.id === wanted);
+  const self = profiles.find((p) => p.relation === "self");
+  state.profileId = (found || self || profiles[0])?.id || null;
+}
+
+function currentProfile() {
+  return state.me?.profiles?.find((p) => p.id === state.profileId) || null;
+}
+
+function selfProfile() {
+  return state.me?.profiles?.find((p) => p.relation === "self") || null;
+}
+
+function selectProfile(id) {
+  if (!state.me?.profiles?.some((p) => p.id === id)) return false;
+  state.profileId = id;
+  rememberProfile(id);
+  syncProfileSwitcher();
+  return true;
+}
+
+function setOffline(offline) {
+  state.offline = offline;
+  el.offlineBanner.hidden = !offline;
+  document.documentElement.classList.toggle("is-offline", offline);
+}
+
+async function endSession() {
+  await store.clearSnapshots();
+  state.me = null;
+  state.profileId = null;
+  rememberProfile(null);
+}
+
+/** Ask the server who is logged in; fall back to the snapshot when offline. */
+async function loadSession() {
+  try {
+    const me = await api.get("/api/me", { auth: false });
+    setOffline(false);
+    setMe(me);
+  } catch (err) {
+    if (err.network) {
+      setOffline(true);
+      const snap = await store.loadMe();
+      if (snap) setMe({ ...snap, fromSnapshot: true });
+      else state.me = null;
+    } else {
+      if (err.status === 401) await store.clearSnapshots();
+      setOffline(false);
+      state.me = null;
+    }
+  }
+}
+
+function homeOf(me) {
+  return me?.kind === "pro" ? "pro" : "home";
+}
+
+// --- messages ---------------------------------------------------------------
+
+/** Show a status message now, or after the coming navigation (next: true). */
+function flash(message, { next = false } = {}) {
+  if (next) pendingFlash = message;
+  else setFlash(message);
+}
+
+function setFlash(message) {
+  el.flash.replaceChildren();
+  if (message) el.flash.append(h("p", { class: "notice notice-info" }, message));
+}
+
+// --- shell ------------------------------------------------------------------
+
+function translateShell() {
+  for (const node of document.querySelectorAll("[data-i18n]")) {
+    node.textContent = t(node.dataset.i18n);
+  }
+  const other = getLang() === "fr" ? "en" : "fr";
+  el.langToggle.textContent = t("shell.lang.switch");
+  el.langToggle.setAttribute("lang", other);
+  el.nav.setAttribute("aria-label", t("shell.nav"));
+}
+
+function profileLabel(p) {
+  return `${p.first_name} ${p.used_name || p.birth_name} — ${t(`relation.${p.relation}`)}`;
+}
+
+function syncProfileSwitcher(routeName) {
+  const name = routeName ?? router.current().name;
+  const profiles = state.me?.kind === "citizen" ? state.me.profiles || [] : [];
+  const show = profiles.length > 1 && !["login", "activate"].includes(name);
+  el.profileBox.hidden = !show;
+  el.profileSelect.replaceChildren(
+    ...profiles.map((p) => h("option", { value: p.id, selected: p.id === state.profileId }, profileLabel(p))),
+  );
+  if (state.profileId) el.profileSelect.value = state.profileId;
+}
+
+function syncShell(routeName) {
+  const me = state.me;
+  const loggedIn = Boolean(me) && !["login", "activate"].includes(routeName);
+  el.logout.hidden = !me;
+  el.nav.hidden = !loggedIn;
+  document.body.classList.toggle("has-nav", loggedIn);
+  const items = loggedIn ? NAV[me.kind] || [] : [];
+  el.navList.replaceChildren(
+    ...items.map(([route, key, ico]) => h("li", {},
+      h("a", {
+        href: `#/${route}`,
+        class: "nav-link",
+        "aria-current": route === routeName ? "page" : null,
+      }, icon(ico), h("span", { class: "nav-label" }, t(key))))),
+  );
+  el.brand.setAttribute("href", me ? `#/${homeOf(me)}` : "#/login");
+  syncProfileSwitcher(routeName);
+}
+
+// --- routing ----------------------------------------------------------------
+
+function offlineView() {
+  return {
+    render() {
+      const hasCard = Boolean(state.me);
+      return h("div", { class: "view" },
+        heading(t("offline.title")),
+        h("div", { class: "notice notice-warning" },
+          h("p", {}, hasCard ? t("offline.text") : t("offline.no_session"))),
+        hasCard ? h("p", {}, h("a", { href: "#/card", class: "btn btn-primary" }, t("offline.card_link"))) : null);
+    },
+  };
+}
+
+const notFoundView = {
+  render() {
+    return h("div", { class: "view" },
+      heading(t("notfound.title")),
+      h("p", {}, t("notfound.text")),
+      h("p", {}, h("a", { href: "#/", class: "btn btn-secondary" }, t("notfound.home"))));
+  },
+};
+
+function errorView(err) {
+  return h("div", { class: "view" },
+    heading(t("error.generic", { status: err?.status || "?" })),
+    h("div", { class: "notice notice-error", role: "alert" }, h("p", {}, err?.detail || String(err))),
+    h("p", {}, h("a", { href: "#/", class: "btn btn-secondary" }, t("notfound.home"))));
+}
+
+function resolve(route) {
+  const me = state.me;
+  if (!route.name) return { redirect: me ? homeOf(me) : "login" };
+  const def = ROUTES[route.name];
+  if (!def) return { view: notFoundView };
+  if (def.access === "public") {
+    return me && !state.offline ? { redirect: homeOf(me) } : { view: def.view };
+  }
+  if (!me) {
+    if (state.offline) return { view: offlineView() };
+    state.returnTo = location.hash.slice(2);
+    return { redirect: "login" };
+  }
+  if (def.access === "citizen" && me.kind !== "citizen") return { redirect: "pro" };
+  if (def.access === "pro" && me.kind !== "pro") return { redirect: "home" };
+  if (state.offline && !def.offline) return { view: offlineView() };
+  return { view: def.view };
+}
+
+function makeCtx(route, leave) {
+  return {
+    state,
+    route,
+    params: route.params,
+    query: route.query,
+    navigate: router.navigate,
+    flash,
+    profile: currentProfile,
+    selfProfile,
+    selectProfile,
+    setOffline,
+    onLeave: (fn) => leave.push(fn),
+    rerender: () => renderRoute({ focus: false }),
+    refreshMe: async () => {
+      await loadSession();
+      syncShell(router.current().name);
+    },
+    loggedIn,
+    logout,
+  };
+}
+
+async function renderRoute({ focus = true } = {}) {
+  const seq = ++renderSeq;
+  const route = router.current();
+  const target = resolve(route);
+  if (target.redirect) {
+    router.navigate(target.redirect, { replace: true });
+    return;
+  }
+  const leave = [];
+  el.main.setAttribute("aria-busy", "true");
+  let node;
+  try {
+    node = await target.view.render(makeCtx(route, leave));
+  } catch (err) {
+    if (err?.network && !state.offline) {
+      // The network went away while loading: switch to offline mode.
+      setOffline(true);
+      if (seq === renderSeq) renderRoute({ focus });
+      return;
+    }
+    if (err?.status === 401) return; // the session handler redirects to login
+    node = errorView(err);
+  }
+  if (seq !== renderSeq) {
+    for (const fn of leave) fn();
+    return;
+  }
+  for (const fn of leaveActive) fn();
+  leaveActive = leave;
+  el.view.replaceChildren(node);
+  el.main.removeAttribute("aria-busy");
+  syncShell(route.name);
+  setFlash(pendingFlash);
+  pendingFlash = null;
+  const h1 = el.view.querySelector("h1");
+  document.title = h1 ? `${h1.textContent} – ${t("title.suffix")}` : t("app.name");
+  if (h1 && focus && !firstRender) h1.focus();
+  firstRender = false;
+}
+
+// --- session transitions ----------------------------------------------------
+
+/** After a successful login or activation: fresh state, then the home page. */
+async function loggedIn(message) {
+  await store.clearSnapshots();
+  state.profileId = null;
+  rememberProfile(null);
+  await loadSession();
+  if (message) flash(message, { next: true });
+  const back = state.returnTo;
+  state.returnTo = null;
+  const name = back ? back.split(/[/?]/)[0] : "";
+  const def = ROUTES[name];
+  const allowed = def && def.access !== "public"
+    && (def.access === "user" || def.access === state.me?.kind);
+  router.navigate(allowed ? back : homeOf(state.me));
+}
+
+async function logout({ everywhere = false, silent = false } = {}) {
+  let closed = 1;
+  try {
+    const out = await api.post(everywhere ? "/api/auth/logout-all" : "/api/auth/logout", {}, { auth: false });
+    closed = out?.closed_sessions ?? closed;
+  } catch {
+    /* offline or already logged out: local data is cleared anyway */
+  }
+  await endSession();
+  if (!silent) {
+    flash(everywhere ? t("login.logged_out_all", { count: closed }) : t("login.logged_out"), { next: true });
+  }
+  router.navigate("login");
+}
+
+// --- boot -------------------------------------------------------------------
+
+function bindShell() {
+  el.main = document.getElementById("main");
+  el.view = document.getElementById("view");
+  el.flash = document.getElementById("flash");
+  el.nav = document.getElementById("app-nav");
+  el.navList = document.getElementById("nav-list");
+  el.langToggle = document.getElementById("lang-toggle");
+  el.logout = document.getElementById("logout-button");
+  el.profileBox = document.getElementById("profile-switcher");
+  el.profileSelect = document.getElementById("profile-select");
+  el.offlineBanner = document.getElementById("offline-banner");
+  el.brand = document.getElementById("brand-link");
+
+  document.querySelector(".skip-link").addEventListener("click", (event) => {
+    event.preventDefault();
+    const target = el.view.querySelector("h1") || el.main;
+    target.focus();
+    target.scrollIntoView({ block: "start" });
+  });
+
+  el.langToggle.addEventListener("click", () => {
+    setLang(getLang() === "fr" ? "en" : "fr");
+    translateShell();
+    renderRoute({ focus: false });
+  });
+
+  el.logout.addEventListener("click", () => logout());
+
+  el.profileSelect.addEventListener("change", () => {
+    if (!selectProfile(el.profileSelect.value)) return;
+    const route = router.current();
+    if (route.name === "card" && route.params.length) router.navigate("card");
+    else renderRoute({ focus: false });
+  });
+
+  window.addEventListener("online", async () => {
+    if (!state.offline) return;
+    await loadSession();
+    renderRoute({ focus: false });
+  });
+  window.addEventListener("offline", () => setOffline(true));
+}
+
+function registerServiceWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {
+    /* the app works without offline support */
+  });
+  navigator.serviceWorker.ready.then(() => {
+    document.documentElement.dataset.sw = "ready";
+  });
+}
+
+onUnauthorized(async () => {
+  if (!state.me) return;
+  await endSession();
+  flash(t("error.session"), { next: true });
+  router.navigate("login");
+});
+
+async function boot() {
+  initLang();
+  bindShell();
+  translateShell();
+  registerServiceWorker();
+  await loadSession();
+  router.start(() => renderRoute());
+}
+
+boot();
