@@ -177,7 +177,8 @@ function acceptSection(ctx) {
         const out = await api.post("/api/delegations/accept", { code: input.value.trim() });
         await ctx.refreshMe();
         const owner = ctx.state.me?.profiles?.find((p) => p.id === out.owner);
-        ctx.flash(owner ? t("deleg.accept.done", { name: profileName(owner) }) : t("deleg.accept.done_generic"));
+        ctx.flash(owner ? t("deleg.accept.done", { name: profileName(owner) }) : t("deleg.accept.done_generic"),
+          { next: true });
         ctx.rerender();
       } catch (err) {
         showError(alert, err, form, { code: "invitation-code" });
