@@ -248,3 +248,32 @@ def test_cannot_remove_last_login_method(make_api, run, settings):
     [key] = api.get("/api/security/passkeys").json()
     r = api.delete(f"/api/security/passkeys/{key['id']}")
     assert r.status_code == 409
+
+
+def test_professional_activation_then_password_totp_login(make_api, run, settings):
+    from backend.professionals.directory import import_directory
+    from tests.factories import fresh_rpps
+
+    rpps = fresh_rpps()
+    [res] = run(import_directory, settings, [{
+        "rpps": rpps, "last_name": "NOUVELLE", "first_name": "Inès", "profession_code": "21",
+        "structure_name": "Pharmacie du Port", "finess": "750000010"}])
+    assert res.status == "created" and res.activation_code
+    api = make_api()
+    wrong = api.post("/api/activation/pro", json={"rpps": fresh_rpps(), "activation_code": res.activation_code})
+    assert wrong.status_code == 401
+    assert api.post("/api/activation/pro", json={"rpps": rpps,
+                                                 "activation_code": res.activation_code}).status_code == 200
+    secret = api.post("/api/credentials/password", json={"password": PASSWORD}).json()["totp_secret"]
+    assert api.post("/api/credentials/totp/confirm", json={"code": fresh_totp(secret)}).status_code == 200
+    assert api.get("/api/pro/me").json()["rpps"] == rpps
+    # The code is spent.
+    again = make_api().post("/api/activation/pro", json={"rpps": rpps, "activation_code": res.activation_code})
+    assert again.status_code == 401
+    login = make_api()
+    login.post("/api/auth/login", json={"identifier": rpps, "password": PASSWORD, "kind": "pro"})
+    assert login.post("/api/auth/login/totp", json={"code": fresh_totp(secret)}).status_code == 200
+    me = login.get("/api/pro/me").json()
+    assert me["profession"] == "Pharmacien" and me["national_id"] == "8" + rpps
+    # A professional has no citizen profile and cannot read cards.
+    assert login.get("/api/me").json()["profiles"] == []

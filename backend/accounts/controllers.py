@@ -18,6 +18,7 @@ from backend.accounts.schemas import (
     PasskeyOut,
     PasskeyRegisterIn,
     PasswordIn,
+    ProActivationIn,
     SecurityOut,
     TotpEnrollment,
     TotpIn,
@@ -73,6 +74,13 @@ class ActivationController(Controller):
         """Check NIR + activation code + date of birth; opens a short enrolment session."""
         token = await services.activate(settings, data.nir, data.activation_code, data.birth_date,
                                         _device(request))
+        return with_session(settings, token, Next(next="enroll"))
+
+    @post("/pro", operation_id="activatePro", status_code=200)
+    async def activate_pro(self, request: Request, data: ProActivationIn,
+                           settings: Settings) -> Response[Next]:
+        """A professional's first login: RPPS + the activation code from the directory import."""
+        token = await services.activate_pro(settings, data.rpps, data.activation_code, _device(request))
         return with_session(settings, token, Next(next="enroll"))
 
 

@@ -17,6 +17,11 @@ class ActivationIn(Body):
     birth_date: date
 
 
+class ProActivationIn(Body):
+    rpps: Annotated[str, msgspec.Meta(max_length=20)]
+    activation_code: Annotated[str, msgspec.Meta(max_length=40)]
+
+
 class LoginIn(Body):
     identifier: Annotated[str, msgspec.Meta(min_length=1, max_length=25)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]

@@ -141,6 +141,36 @@ async def revoke_session(actor: Actor, handle: str) -> None:
 # --- activation -------------------------------------------------------------
 
 
+async def _redeem_code(settings: Settings, throttle_key: str, code: str, identity_ok) -> dict:
+    """Find an activation code and check it against the identity given with it.
+
+    Every mismatch answers the same generic error (existence is never revealed);
+    an expired code is named only when the whole identity matched.
+    """
+    await throttle.check(throttle_key)
+    code_hash = keyed_hash(settings.secrets.hmac_key, f"code:{normalise_code(code)}")
+    row = await ActivationCode.select(
+        ActivationCode.expires_at,
+        ActivationCode.used_at,
+        ActivationCode.person.as_alias("person_id"),
+        ActivationCode.professional.as_alias("professional_id"),
+        ActivationCode.person.nir.as_alias("nir"),
+        ActivationCode.person.birth_date.as_alias("birth_date"),
+        ActivationCode.person.activated_at.as_alias("activated_at"),
+        ActivationCode.professional.rpps.as_alias("rpps"),
+    ).where(ActivationCode.code_hash == code_hash).first()
+    if row is None or row["used_at"] or not identity_ok(row):
+        await throttle.record_failure(throttle_key)
+        raise InvalidCredentials(_GENERIC_ACTIVATION[0], detail_en=_GENERIC_ACTIVATION[1])
+    if row["expires_at"] <= utcnow():
+        raise InvalidCredentials(
+            "Ce code d'activation a expiré : demandez un nouveau code.",
+            detail_en="This activation code has expired: ask for a new one.",
+        )
+    await throttle.clear(throttle_key)
+    return row
+
+
 async def activate(settings: Settings, nir: str, code: str, birth_date: date, device: str) -> str:
     """Check NIR + activation code + date of birth and open an enrolment session.
 
@@ -149,30 +179,14 @@ async def activate(settings: Settings, nir: str, code: str, birth_date: date, de
     """
     nir = normalise_nir(nir)
     key = keyed_hash(settings.secrets.hmac_key, f"activation:{nir}")
-    await throttle.check(key)
-    code_hash = keyed_hash(settings.secrets.hmac_key, f"code:{normalise_code(code)}")
-    row = await ActivationCode.select(
-        ActivationCode.expires_at,
-        ActivationCode.used_at,
-        ActivationCode.person.id.as_alias("person_id"),
-        ActivationCode.person.nir.as_alias("nir"),
-        ActivationCode.person.birth_date.as_alias("birth_date"),
-        ActivationCode.person.activated_at.as_alias("activated_at"),
-    ).where(ActivationCode.code_hash == code_hash).first()
-    if row is None or row["nir"] != nir or row["birth_date"] != birth_date or row["used_at"]:
-        await throttle.record_failure(key)
-        raise InvalidCredentials(_GENERIC_ACTIVATION[0], detail_en=_GENERIC_ACTIVATION[1])
-    if row["expires_at"] <= utcnow():
-        raise InvalidCredentials(
-            "Ce code d'activation a expiré : demandez un nouveau code à votre caisse.",
-            detail_en="This activation code has expired: ask your insurer for a new one.",
-        )
+    row = await _redeem_code(
+        settings, key, code, lambda r: r["nir"] == nir and r["birth_date"] == birth_date
+    )
     if row["activated_at"] is not None:
         raise Conflict(
             "Cet espace est déjà activé : connectez-vous.",
             detail_en="This space is already activated: log in.",
         )
-    await throttle.clear(key)
     async with database.transaction():
         account = await Account.select(Account.id).where(Account.person == row["person_id"]).first()
         if account is None:
@@ -190,16 +204,29 @@ async def activate(settings: Settings, nir: str, code: str, birth_date: date, de
         return await open_session(settings, account_id, "enrolling", device)
 
 
+async def activate_pro(settings: Settings, rpps: str, code: str, device: str) -> str:
+    """A professional's first login: RPPS + the activation code issued with the directory import."""
+    rpps = rpps.strip()
+    key = keyed_hash(settings.secrets.hmac_key, f"activation:pro:{rpps}")
+    row = await _redeem_code(settings, key, code, lambda r: r["rpps"] == rpps)
+    account = await Account.select(Account.id).where(
+        Account.professional == row["professional_id"]
+    ).first()
+    return await open_session(settings, account["id"], "enrolling", device)
+
+
 async def _complete_activation(actor: Actor) -> None:
-    """First credential registered: the space is active and the code is spent."""
-    if actor.person_id is None:
-        return
+    """First credential registered: the space is active and the codes are spent."""
     now = utcnow()
-    await InsuredPerson.update({InsuredPerson.activated_at: now}).where(
-        (InsuredPerson.id == actor.person_id) & InsuredPerson.activated_at.is_null()
-    )
+    if actor.person_id is not None:
+        await InsuredPerson.update({InsuredPerson.activated_at: now}).where(
+            (InsuredPerson.id == actor.person_id) & InsuredPerson.activated_at.is_null()
+        )
+        owner = ActivationCode.person == actor.person_id
+    else:
+        owner = ActivationCode.professional == actor.professional_id
     await ActivationCode.update({ActivationCode.used_at: now}).where(
-        (ActivationCode.person == actor.person_id) & ActivationCode.used_at.is_null()
+        owner & ActivationCode.used_at.is_null()
     )
 
 

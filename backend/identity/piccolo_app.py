@@ -10,6 +10,6 @@ APP_CONFIG = AppConfig(
     app_name="identity",
     migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
     table_classes=[InsuredPerson, Guardianship, ActivationCode, Presentation],
-    migration_dependencies=[],
+    migration_dependencies=["backend.professionals.piccolo_app"],
     commands=[],
 )

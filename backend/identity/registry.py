@@ -118,12 +118,15 @@ def _values(row: RegistryRow) -> dict[str, Any]:
     return values
 
 
-async def issue_activation_code(settings: Settings, person_id: Any, code: str | None = None) -> str:
+async def issue_activation_code(
+    settings: Settings, person_id: Any = None, code: str | None = None, professional_id: Any = None
+) -> str:
     """Issue a one-time activation code (stored as a keyed hash, expiring)."""
     code = code or new_code()
     await ActivationCode.insert(
         ActivationCode(
             person=person_id,
+            professional=professional_id,
             code_hash=keyed_hash(settings.secrets.hmac_key, f"code:{normalise_code(code)}"),
             expires_at=utcnow() + timedelta(days=settings.activation_code_days),
         )

@@ -12,6 +12,8 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from backend.professionals.tables import Professional
+
 
 class InsuredPerson(Table, tablename="insured_person"):
     """A person known to the compulsory insurer, with strict identity traits and rights."""
@@ -56,10 +58,11 @@ class Guardianship(Table, tablename="guardianship"):
 
 
 class ActivationCode(Table, tablename="activation_code"):
-    """A one-time activation code sent by mail, stored as a keyed hash."""
+    """A one-time activation code sent by mail (to a citizen or a professional), stored hashed."""
 
     id = UUID(primary_key=True)
-    person = ForeignKey(references=InsuredPerson, index=True)
+    person = ForeignKey(references=InsuredPerson, null=True, default=None, index=True)
+    professional = ForeignKey(references=Professional, null=True, default=None, index=True)
     code_hash = Varchar(length=64, unique=True)
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None)

@@ -14,7 +14,7 @@ from backend.core import database
 from backend.core.auth import utcnow
 from backend.core.errors import CarnetError, InvalidRequest
 from backend.core.settings import Settings
-from backend.identity.registry import RowResult
+from backend.identity.registry import RowResult, issue_activation_code
 from backend.professionals.identifiers import validate_finess, validate_rpps
 from backend.professionals.tables import Professional
 
@@ -65,15 +65,18 @@ async def import_directory(settings: Settings, raw_rows: list[Any]) -> list[RowR
                         Professional.id))[0]["id"]
                     await Account.insert(Account(kind="pro", professional=pro_id,
                                                  login_key=login_key(settings, "pro", row.rpps)))
+                    code = await issue_activation_code(settings, professional_id=pro_id)
                     status = "created"
                 else:
                     pro_id = existing["id"]
+                    code = None
                     changed = {k: v for k, v in values.items() if existing[k] != v}
                     status = "updated" if changed else "unchanged"
                     if changed:
                         await Professional.update({**changed, "updated_at": utcnow()}).where(
                             Professional.id == pro_id)
-            results.append(RowResult(row=index, status=status, person_id=str(pro_id)))
+            results.append(RowResult(row=index, status=status, person_id=str(pro_id),
+                                     activation_code=code))
         except CarnetError as exc:
             results.append(RowResult(row=index, status="rejected", reason=str(exc.detail)))
     return results

@@ -1,10 +1,12 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.column_types import UUID, Timestamptz, Varchar
+from piccolo.columns.column_types import Timestamptz
+from piccolo.columns.column_types import UUID
+from piccolo.columns.column_types import Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.defaults.uuid import UUID4
 from piccolo.columns.indexes import IndexMethod
 
-ID = "2026-11-22T03:02:33:720082"
+ID = "2026-11-22T03:17:24:480607"
 VERSION = "1.38.0"
 DESCRIPTION = ""
 

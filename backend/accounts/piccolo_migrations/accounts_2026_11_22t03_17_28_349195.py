@@ -1,6 +1,13 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.base import OnDelete, OnUpdate
-from piccolo.columns.column_types import UUID, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.columns.base import OnUpdate
+from piccolo.columns.column_types import Boolean
+from piccolo.columns.column_types import ForeignKey
+from piccolo.columns.column_types import Integer
+from piccolo.columns.column_types import Text
+from piccolo.columns.column_types import Timestamptz
+from piccolo.columns.column_types import UUID
+from piccolo.columns.column_types import Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.defaults.uuid import UUID4
 from piccolo.columns.indexes import IndexMethod
@@ -49,7 +56,7 @@ class Professional(Table, tablename="professional", schema=None):
     )
 
 
-ID = "2026-11-22T03:02:35:494497"
+ID = "2026-11-22T03:17:28:349195"
 VERSION = "1.38.0"
 DESCRIPTION = ""
 
@@ -60,7 +67,7 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="Passkey", tablename="passkey", schema=None, columns=None
+        class_name="Account", tablename="account", schema=None, columns=None
     )
 
     manager.add_table(
@@ -85,12 +92,12 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="Account", tablename="account", schema=None, columns=None
+        class_name="Passkey", tablename="passkey", schema=None, columns=None
     )
 
     manager.add_column(
-        table_class_name="Passkey",
-        tablename="passkey",
+        table_class_name="Account",
+        tablename="account",
         column_name="id",
         db_column_name="id",
         column_class_name="UUID",
@@ -110,14 +117,58 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Passkey",
-        tablename="passkey",
-        column_name="account",
-        db_column_name="account",
+        table_class_name="Account",
+        tablename="account",
+        column_name="kind",
+        db_column_name="kind",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 8,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Account",
+        tablename="account",
+        column_name="login_key",
+        db_column_name="login_key",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 64,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Account",
+        tablename="account",
+        column_name="person",
+        db_column_name="person",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
-            "references": Account,
+            "references": InsuredPerson,
             "on_delete": OnDelete.cascade,
             "on_update": OnUpdate.cascade,
             "target_column": None,
@@ -134,18 +185,42 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Passkey",
-        tablename="passkey",
-        column_name="credential_id",
-        db_column_name="credential_id",
+        table_class_name="Account",
+        tablename="account",
+        column_name="professional",
+        db_column_name="professional",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Professional,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Account",
+        tablename="account",
+        column_name="password_hash",
+        db_column_name="password_hash",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 700,
-            "default": "",
-            "null": False,
+            "length": 200,
+            "default": None,
+            "null": True,
             "primary_key": False,
-            "unique": True,
+            "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
             "choices": None,
@@ -156,14 +231,36 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Passkey",
-        tablename="passkey",
-        column_name="public_key",
-        db_column_name="public_key",
-        column_class_name="Text",
-        column_class=Text,
+        table_class_name="Account",
+        tablename="account",
+        column_name="totp_secret",
+        db_column_name="totp_secret",
+        column_class_name="Varchar",
+        column_class=Varchar,
         params={
-            "default": "",
+            "length": 200,
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Account",
+        tablename="account",
+        column_name="totp_confirmed",
+        db_column_name="totp_confirmed",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={
+            "default": False,
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -177,10 +274,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Passkey",
-        tablename="passkey",
-        column_name="sign_count",
-        db_column_name="sign_count",
+        table_class_name="Account",
+        tablename="account",
+        column_name="totp_last_step",
+        db_column_name="totp_last_step",
         column_class_name="Integer",
         column_class=Integer,
         params={
@@ -198,52 +295,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Passkey",
-        tablename="passkey",
-        column_name="transports",
-        db_column_name="transports",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Passkey",
-        tablename="passkey",
-        column_name="label",
-        db_column_name="label",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Passkey",
-        tablename="passkey",
+        table_class_name="Account",
+        tablename="account",
         column_name="created_at",
         db_column_name="created_at",
         column_class_name="Timestamptz",
@@ -251,27 +304,6 @@ async def forwards():
         params={
             "default": TimestamptzNow(),
             "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Passkey",
-        tablename="passkey",
-        column_name="last_used_at",
-        db_column_name="last_used_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -629,8 +661,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Account",
-        tablename="account",
+        table_class_name="Passkey",
+        tablename="passkey",
         column_name="id",
         db_column_name="id",
         column_class_name="UUID",
@@ -650,19 +682,21 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Account",
-        tablename="account",
-        column_name="kind",
-        db_column_name="kind",
-        column_class_name="Varchar",
-        column_class=Varchar,
+        table_class_name="Passkey",
+        tablename="passkey",
+        column_name="account",
+        db_column_name="account",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
         params={
-            "length": 8,
-            "default": "",
-            "null": False,
+            "references": Account,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
             "primary_key": False,
             "unique": False,
-            "index": False,
+            "index": True,
             "index_method": IndexMethod.btree,
             "choices": None,
             "db_column_name": None,
@@ -672,14 +706,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Account",
-        tablename="account",
-        column_name="login_key",
-        db_column_name="login_key",
+        table_class_name="Passkey",
+        tablename="passkey",
+        column_name="credential_id",
+        db_column_name="credential_id",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 64,
+            "length": 700,
             "default": "",
             "null": False,
             "primary_key": False,
@@ -694,106 +728,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Account",
-        tablename="account",
-        column_name="person",
-        db_column_name="person",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
+        table_class_name="Passkey",
+        tablename="passkey",
+        column_name="public_key",
+        db_column_name="public_key",
+        column_class_name="Text",
+        column_class=Text,
         params={
-            "references": InsuredPerson,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Account",
-        tablename="account",
-        column_name="professional",
-        db_column_name="professional",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Professional,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Account",
-        tablename="account",
-        column_name="password_hash",
-        db_column_name="password_hash",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 200,
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Account",
-        tablename="account",
-        column_name="totp_secret",
-        db_column_name="totp_secret",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 200,
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Account",
-        tablename="account",
-        column_name="totp_confirmed",
-        db_column_name="totp_confirmed",
-        column_class_name="Boolean",
-        column_class=Boolean,
-        params={
-            "default": False,
+            "default": "",
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -807,10 +749,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Account",
-        tablename="account",
-        column_name="totp_last_step",
-        db_column_name="totp_last_step",
+        table_class_name="Passkey",
+        tablename="passkey",
+        column_name="sign_count",
+        db_column_name="sign_count",
         column_class_name="Integer",
         column_class=Integer,
         params={
@@ -828,8 +770,52 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Account",
-        tablename="account",
+        table_class_name="Passkey",
+        tablename="passkey",
+        column_name="transports",
+        db_column_name="transports",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Passkey",
+        tablename="passkey",
+        column_name="label",
+        db_column_name="label",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Passkey",
+        tablename="passkey",
         column_name="created_at",
         db_column_name="created_at",
         column_class_name="Timestamptz",
@@ -837,6 +823,27 @@ async def forwards():
         params={
             "default": TimestamptzNow(),
             "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Passkey",
+        tablename="passkey",
+        column_name="last_used_at",
+        db_column_name="last_used_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
             "primary_key": False,
             "unique": False,
             "index": False,
