@@ -167,7 +167,7 @@ function profileLabel(p) {
 function syncProfileSwitcher(routeName) {
   const name = routeName ?? router.current().name;
   const profiles = state.me?.kind === "citizen" ? state.me.profiles || [] : [];
-  const show = profiles.length > 1 && !["login", "activate"].includes(name);
+  const show = profiles.length > 1 && !["login", "activate", "security"].includes(name);
   el.profileBox.hidden = !show;
   el.profileSelect.replaceChildren(
     ...profiles.map((p) => h("option", { value: p.id, selected: p.id === state.profileId }, profileLabel(p))),
@@ -204,7 +204,9 @@ function offlineView() {
         heading(t("offline.title")),
         h("div", { class: "notice notice-warning" },
           h("p", {}, hasCard ? t("offline.text") : t("offline.no_session"))),
-        hasCard ? h("p", {}, h("a", { href: "#/card", class: "btn btn-primary" }, t("offline.card_link"))) : null);
+        h("div", { class: "actions" },
+          hasCard ? h("a", { href: "#/card", class: "btn btn-primary" }, t("offline.card_link")) : null,
+          h("button", { type: "button", class: "btn btn-secondary", onclick: () => reconnect(1) }, t("common.retry"))));
     },
   };
 }
@@ -340,6 +342,17 @@ async function logout({ everywhere = false, silent = false } = {}) {
   router.navigate("login");
 }
 
+/** Back online: check the session again (a few tries while the network settles). */
+async function reconnect(tries = 4) {
+  if (!state.offline) return;
+  for (let i = 0; i < tries; i += 1) {
+    await new Promise((resolveDelay) => { setTimeout(resolveDelay, i === 0 ? 200 : 1500); });
+    await loadSession();
+    if (!state.offline) break;
+  }
+  if (!state.offline) renderRoute({ focus: false });
+}
+
 // --- boot -------------------------------------------------------------------
 
 function bindShell() {
@@ -377,11 +390,7 @@ function bindShell() {
     else renderRoute({ focus: false });
   });
 
-  window.addEventListener("online", async () => {
-    if (!state.offline) return;
-    await loadSession();
-    renderRoute({ focus: false });
-  });
+  window.addEventListener("online", () => reconnect());
   window.addEventListener("offline", () => setOffline(true));
 }
 

@@ -60,7 +60,6 @@ export async function render(ctx) {
   const birthField = field({
     id: "birth-date",
     label: t("activate.birth_date"),
-    hint: t("activate.birth_date.hint"),
     type: "date",
     required: true,
     autocomplete: "bday",

@@ -177,7 +177,10 @@ function presentation(ctx, card, isSelf) {
         presentButton.hidden = true;
         live.textContent = t("card.present.ready");
         start(data.expires_at, Math.abs(skew) > 2000 ? skew : 0);
-        if (button === presentButton) title.focus();
+        if (button === presentButton) {
+          title.focus({ preventScroll: true });
+          panel.scrollIntoView({ block: "start" });
+        }
       } catch (err) {
         if (err.network) ctx.setOffline(true);
         showError(alert, err);
