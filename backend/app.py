@@ -12,7 +12,7 @@ from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
-from backend.access.controllers import DelegationController
+from backend.access.controllers import DelegationController, PrivacyController, ProAccessController
 from backend.accounts.controllers import (
     ActivationController,
     AuthController,
@@ -23,6 +23,11 @@ from backend.core import database
 from backend.core.errors import EXCEPTION_HANDLERS
 from backend.core.http import security_headers
 from backend.core.settings import Settings, load_settings
+from backend.documents.controllers import (
+    CatalogueController,
+    DocumentController,
+    ProDocumentController,
+)
 from backend.identity.controllers import (
     PresentationVerifyController,
     ProfileController,
@@ -42,6 +47,11 @@ ROUTES = [
     ProfileController,
     PresentationVerifyController,
     DelegationController,
+    PrivacyController,
+    ProAccessController,
+    CatalogueController,
+    DocumentController,
+    ProDocumentController,
     ProController,
     RegistryAdminController,
     DirectoryAdminController,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from backend.access.tables import Delegation
 from backend.accounts.services import login_key
@@ -142,7 +142,73 @@ async def seed(settings: Settings) -> bool:
             scopes=["present_card"], accepted_at=now, ends_at=now + timedelta(days=90),
             invitation_hash=keyed_hash(settings.secrets.hmac_key, f"invite:{normalise_code('seeded')}"),
         ))
+    await _seed_documents(settings)
     return True
+
+
+def sample_pdf(text: str) -> bytes:
+    """A small, valid one-page PDF showing ``text`` (demo documents)."""
+    safe = text.encode("latin-1", "replace").replace(b"(", b"[").replace(b")", b"]")
+    stream = b"BT /F1 14 Tf 50 780 Td (" + safe + b") Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+# (author, patient, type, title, care date, extra flags)
+DEMO_DOCUMENTS = [
+    ("gp", CAMILLE, "57833-6", "Ordonnance - traitement de fond", "2026-10-02", {}),
+    ("gp", CAMILLE, "11488-4", "Consultation de suivi", "2026-10-02", {}),
+    ("gp", CAMILLE, "68599-0", "Synthèse psychiatrique", "2026-06-14", {}),
+    ("gp", CAMILLE, "11502-2", "Bilan sanguin annuel", "2026-09-20", {}),
+    ("radiologist", CAMILLE, "18748-4", "Radiographie du genou droit", "2026-08-30", {}),
+    ("gp", CAMILLE, "11369-6", "Historique des vaccinations", "2026-01-15", {}),
+    ("gp", LEO, "11488-4", "Consultation pédiatrique", "2026-05-10", {}),
+    ("gp", LEO, "11488-4", "Consultation confidentielle", "2026-07-01", {"hidden_from_guardians": True}),
+]
+
+
+async def _seed_documents(settings: Settings) -> None:
+    from backend.access.tables import CareRelation
+    from backend.documents.services import blob_store, fold
+    from backend.documents.tables import Document
+    from backend.professionals.tables import Professional
+
+    pros = {name: await Professional.select().where(Professional.rpps == number).first()
+            for name, number in (("gp", GP_RPPS), ("radiologist", RADIOLOGIST_RPPS))}
+    people = {n: (await InsuredPerson.select(InsuredPerson.id).where(InsuredPerson.nir == n).first())["id"]
+              for n in (CAMILLE, LEO)}
+    from backend.documents.services import TYPES
+
+    for author, patient, type_code, title, care_date, flags in DEMO_DOCUMENTS:
+        pro = pros[author]
+        blob_id = __import__("uuid").uuid4().hex
+        stored = await blob_store(settings).put(blob_id, sample_pdf(title))
+        name = f"{pro['first_name']} {pro['last_name']}"
+        await Document.insert(Document(
+            person=people[patient], type_code=type_code, category=TYPES[type_code]["category"], title=title,
+            search_text=fold(title), care_date=date.fromisoformat(care_date),
+            author_professional=pro["id"], author_label=name, structure_name=pro["structure_name"],
+            source="professional", added_by=name, media_type="application/pdf",
+            filename=fold(title).replace(" ", "-") + ".pdf", size=stored.size, sha256=stored.sha256,
+            blob_id=blob_id, wrapped_key=stored.wrapped_key, **flags))
+    for patient in (CAMILLE, LEO):
+        await CareRelation.insert(CareRelation(person=people[patient], professional=pros["gp"]["id"],
+                                               role="gp"))
 
 
 def summary() -> str:

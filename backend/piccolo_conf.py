@@ -8,6 +8,7 @@ APP_REGISTRY = AppRegistry(
         "backend.professionals.piccolo_app",
         "backend.accounts.piccolo_app",
         "backend.access.piccolo_app",
+        "backend.documents.piccolo_app",
     ]
 )
 

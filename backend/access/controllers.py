@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, delete, get, post
 from litestar.di import Provide
 
-from backend.access import delegations, history
+from backend.access import delegations, history, preferences
 from backend.access.rules import relation_to
-from backend.access.schemas import AcceptIn, AccessEventOut, DelegationIn, DelegationOut
+from backend.access.schemas import (
+    AcceptIn,
+    AccessEventOut,
+    CareRelationIn,
+    CareTeamOut,
+    DelegationIn,
+    DelegationOut,
+    EmergencyIn,
+    EmergencyOut,
+    NotificationOut,
+    PrivacyIn,
+    PrivacyOut,
+    ProRefIn,
+    RedeemIn,
+    ResearchChoiceOut,
+    TemporaryAccessIn,
+    TemporaryAccessOut,
+)
 from backend.accounts.services import display_name
 from backend.core.auth import Actor, provide_actor
-from backend.core.errors import NotFound
+from backend.core.errors import Forbidden, NotFound
 from backend.core.settings import Settings
+from backend.documents.schemas import PatientOut
 
 
 class DelegationController(Controller):
@@ -44,9 +63,105 @@ class DelegationController(Controller):
         return msgspec.convert(row, DelegationOut)
 
     @get("/profiles/{profile_id:uuid}/access-history", operation_id="accessHistory")
-    async def access_history(self, profile_id: UUID, actor: Actor) -> list[AccessEventOut]:
-        """Who used this profile's data (own profile or a child's)."""
+    async def access_history(self, profile_id: UUID, actor: Actor, actor_kind: str | None = None,
+                             outcome: str | None = None, since: datetime | None = None,
+                             ) -> list[AccessEventOut]:
+        """Who used this profile's data (own profile or a child's), newest first, filterable."""
         relation = await relation_to(actor, profile_id)
         if relation.kind not in ("self", "parent"):
             raise NotFound()
-        return msgspec.convert(await history.history(profile_id), list[AccessEventOut])
+        rows = await history.history(profile_id, actor_kind=actor_kind, outcome=outcome, since=since)
+        return msgspec.convert(rows, list[AccessEventOut])
+
+
+class PrivacyController(Controller):
+    """Accès & confidentialité: care team, blocks, temporary codes, emergency, research."""
+
+    path = "/api"
+    tags = ["access"]
+    dependencies = {"actor": Provide(provide_actor)}
+
+    @get("/profiles/{profile_id:uuid}/privacy", operation_id="getPrivacy")
+    async def get_privacy(self, profile_id: UUID, actor: Actor) -> PrivacyOut:
+        return msgspec.convert(await preferences.privacy_settings(actor, profile_id), PrivacyOut)
+
+    @post("/profiles/{profile_id:uuid}/privacy", operation_id="setPrivacy", status_code=200)
+    async def set_privacy(self, profile_id: UUID, data: PrivacyIn, actor: Actor) -> PrivacyOut:
+        """Oppose (or not) emergency access; record a research-use consent or objection."""
+        if data.emergency_access_opposed is not None:
+            await preferences.set_emergency_opposition(actor, profile_id, data.emergency_access_opposed)
+        if data.research_choice is not None:
+            await preferences.record_research_choice(actor, profile_id, data.research_choice)
+        return msgspec.convert(await preferences.privacy_settings(actor, profile_id), PrivacyOut)
+
+    @get("/profiles/{profile_id:uuid}/research-choices", operation_id="researchChoices")
+    async def research(self, profile_id: UUID, actor: Actor) -> list[ResearchChoiceOut]:
+        """Every consent or objection recorded, newest first."""
+        return msgspec.convert(await preferences.research_history(actor, profile_id), list[ResearchChoiceOut])
+
+    @get("/profiles/{profile_id:uuid}/care-team", operation_id="careTeam")
+    async def care_team(self, profile_id: UUID, actor: Actor) -> CareTeamOut:
+        return msgspec.convert(await preferences.care_team(actor, profile_id), CareTeamOut)
+
+    @post("/profiles/{profile_id:uuid}/care-team", operation_id="addCareRelation", status_code=204)
+    async def add_care(self, profile_id: UUID, data: CareRelationIn, actor: Actor) -> None:
+        """Declare the registered GP or grant a professional access to the record."""
+        await preferences.set_care_relation(actor, profile_id, data.rpps, data.role)
+
+    @delete("/profiles/{profile_id:uuid}/care-team/{professional_id:uuid}", operation_id="removeCareRelation")
+    async def remove_care(self, profile_id: UUID, professional_id: UUID, actor: Actor) -> None:
+        await preferences.revoke_care_relation(actor, profile_id, professional_id)
+
+    @post("/profiles/{profile_id:uuid}/blocks", operation_id="blockProfessional", status_code=204)
+    async def block(self, profile_id: UUID, data: ProRefIn, actor: Actor) -> None:
+        """Block a professional: no access at all, even with a code."""
+        await preferences.block(actor, profile_id, data.rpps)
+
+    @delete("/profiles/{profile_id:uuid}/blocks/{professional_id:uuid}", operation_id="unblockProfessional")
+    async def unblock(self, profile_id: UUID, professional_id: UUID, actor: Actor) -> None:
+        await preferences.unblock(actor, profile_id, professional_id)
+
+    @get("/profiles/{profile_id:uuid}/temporary-access", operation_id="listTemporaryAccess")
+    async def list_temporary(self, profile_id: UUID, actor: Actor) -> list[TemporaryAccessOut]:
+        return msgspec.convert(await preferences.list_temporary_access(actor, profile_id),
+                               list[TemporaryAccessOut])
+
+    @post("/profiles/{profile_id:uuid}/temporary-access", operation_id="createTemporaryAccess",
+          status_code=201)
+    async def create_temporary(self, profile_id: UUID, data: TemporaryAccessIn, actor: Actor,
+                               settings: Settings) -> TemporaryAccessOut:
+        """A one-time code (and QR) to share with a professional, valid for the chosen duration."""
+        row = await preferences.create_temporary_access(settings, actor, profile_id, data.minutes, data.label)
+        return msgspec.convert(row, TemporaryAccessOut)
+
+    @delete("/temporary-access/{access_id:uuid}", operation_id="revokeTemporaryAccess")
+    async def revoke_temporary(self, access_id: UUID, actor: Actor) -> None:
+        await preferences.revoke_temporary_access(actor, access_id)
+
+    @get("/profiles/{profile_id:uuid}/notifications", operation_id="notifications")
+    async def notifications(self, profile_id: UUID, actor: Actor) -> list[NotificationOut]:
+        return msgspec.convert(await preferences.notifications(actor, profile_id), list[NotificationOut])
+
+
+class ProAccessController(Controller):
+    path = "/api/pro"
+    tags = ["professionals", "access"]
+    dependencies = {"actor": Provide(provide_actor)}
+
+    @post("/temporary-access/redeem", operation_id="proRedeemTemporaryAccess", status_code=200)
+    async def redeem(self, data: RedeemIn, actor: Actor, settings: Settings) -> PatientOut:
+        """Enter the code a patient shared: access to their record until the code's end."""
+        if not actor.is_pro:
+            raise Forbidden("Réservé aux professionnels de santé.", detail_en="Health professionals only.")
+        row = await preferences.redeem_temporary_access(settings, actor, data.code, await display_name(actor))
+        return msgspec.convert(row, PatientOut)
+
+    @post("/patients/{profile_id:uuid}/emergency", operation_id="proDeclareEmergency", status_code=201)
+    async def emergency(self, profile_id: UUID, data: EmergencyIn, actor: Actor,
+                        settings: Settings) -> EmergencyOut:
+        """Break-glass access with a written reason (physicians; refused if the patient opposed)."""
+        if not actor.is_pro:
+            raise Forbidden("Réservé aux professionnels de santé.", detail_en="Health professionals only.")
+        row = await preferences.declare_emergency(settings, actor, profile_id, data.reason,
+                                                  await display_name(actor))
+        return msgspec.convert(row, EmergencyOut)

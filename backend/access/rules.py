@@ -15,8 +15,8 @@ from backend.core.auth import Actor, utcnow
 from backend.core.errors import NotFound
 from backend.identity.tables import Guardianship, InsuredPerson
 
-# Scopes a citizen may delegate. Only card presentation is offered so far.
-SCOPES = ("present_card",)
+# Scopes a citizen may delegate to a trusted person.
+SCOPES = ("present_card", "read_documents", "add_documents", "messaging")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """Request and response bodies of the access slice."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
@@ -33,6 +33,7 @@ class AcceptIn(Body):
 
 
 class AccessEventOut(Out):
+    resource: str
     actor_kind: str
     actor_label: str
     on_behalf_of: str | None
@@ -40,3 +41,78 @@ class AccessEventOut(Out):
     purpose: str
     outcome: str
     created_at: datetime
+
+
+class ProRefIn(Body):
+    rpps: Annotated[str, msgspec.Meta(max_length=20)]
+
+
+class CareRelationIn(Body):
+    rpps: Annotated[str, msgspec.Meta(max_length=20)]
+    role: Literal["gp", "granted"]
+
+
+class ProfessionalRef(Out):
+    professional_id: UUID
+    name: str
+    structure: str | None
+    since: datetime
+    role: str | None = None
+
+
+class CareTeamOut(Out):
+    care_team: list[ProfessionalRef]
+    blocked: list[ProfessionalRef]
+
+
+class PrivacyIn(Body):
+    emergency_access_opposed: bool | None = None
+    research_choice: Literal["consent", "objection"] | None = None
+
+
+class PrivacyOut(Out):
+    emergency_access_opposed: bool
+    research_choice: str | None
+
+
+class ResearchChoiceOut(Out):
+    choice: str
+    created_at: datetime
+
+
+class TemporaryAccessIn(Body):
+    minutes: Annotated[int, msgspec.Meta(ge=5, le=10080)]
+    label: Annotated[str, msgspec.Meta(max_length=100)] = ""
+
+
+class TemporaryAccessOut(Out):
+    id: UUID
+    label: str
+    created_at: datetime
+    expires_at: datetime
+    redeemed_at: datetime | None
+    state: str
+    code: str | None = None
+    qr: str | None = None
+
+
+class RedeemIn(Body):
+    code: Annotated[str, msgspec.Meta(min_length=4, max_length=40)]
+
+
+class EmergencyIn(Body):
+    reason: Annotated[str, msgspec.Meta(max_length=1000)]
+
+
+class EmergencyOut(Out):
+    person_id: UUID
+    until: datetime
+
+
+class NotificationOut(Out):
+    id: UUID
+    kind: str
+    text_fr: str
+    text_en: str
+    created_at: datetime
+    read_at: datetime | None

@@ -110,6 +110,16 @@ class InvalidToken(CarnetError):
     problem = "invalid-token"
 
 
+class PayloadTooLarge(CarnetError):
+    status_code = 413
+    problem = "payload-too-large"
+
+
+class UnsupportedMediaType(CarnetError):
+    status_code = 415
+    problem = "unsupported-media-type"
+
+
 def prefers_english(request: Request) -> bool:
     """True when the client asks for English before French."""
     accept = request.headers.get("accept-language", "")

@@ -6,7 +6,7 @@ import base64
 import json
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -57,12 +57,18 @@ class Settings:
     max_import_bytes: int = 20_000_000
     activation_code_days: int = 90
     presentation_seconds: int = 120
+    max_document_bytes: int = 20_000_000
+    announcement_delay_days: int = 15
+    emergency_minutes: int = 240
     log_level: str = "INFO"
-    extra: dict = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
 
     @property
     def is_sqlite(self) -> bool:
@@ -168,5 +174,8 @@ def load_settings(env: dict[str, str] | None = None, *, create_secrets: bool | N
         secrets=load_secrets(data_dir, create=allow_create),
         session_idle_seconds=int(env.get("CARNET_SESSION_IDLE_SECONDS", 30 * 60)),
         session_absolute_seconds=int(env.get("CARNET_SESSION_ABSOLUTE_SECONDS", 12 * 3600)),
+        max_document_bytes=int(env.get("CARNET_MAX_DOCUMENT_BYTES", 20_000_000)),
+        announcement_delay_days=int(env.get("CARNET_ANNOUNCEMENT_DELAY_DAYS", 15)),
+        emergency_minutes=int(env.get("CARNET_EMERGENCY_MINUTES", 240)),
         log_level=env.get("CARNET_LOG_LEVEL", "INFO"),
     )

@@ -98,8 +98,16 @@ function selectProfile(id) {
   return true;
 }
 
+let offlinePoll = null;
+
 function setOffline(offline) {
   state.offline = offline;
+  if (offline && !offlinePoll) {
+    offlinePoll = setInterval(() => reconnect(1), 15000);
+  } else if (!offline && offlinePoll) {
+    clearInterval(offlinePoll);
+    offlinePoll = null;
+  }
   el.offlineBanner.hidden = !offline;
   document.documentElement.classList.toggle("is-offline", offline);
 }
@@ -271,6 +279,9 @@ function makeCtx(route, leave) {
 
 async function renderRoute({ focus = true } = {}) {
   const seq = ++renderSeq;
+  // While offline, every navigation first checks whether the network is back.
+  if (state.offline) await loadSession();
+  if (seq !== renderSeq) return;
   const route = router.current();
   const target = resolve(route);
   if (target.redirect) {
@@ -346,7 +357,7 @@ async function logout({ everywhere = false, silent = false } = {}) {
 async function reconnect(tries = 4) {
   if (!state.offline) return;
   for (let i = 0; i < tries; i += 1) {
-    await new Promise((resolveDelay) => { setTimeout(resolveDelay, i === 0 ? 200 : 1500); });
+    await new Promise((resolveDelay) => { setTimeout(resolveDelay, i === 0 ? 100 : 1500); });
     await loadSession();
     if (!state.offline) break;
   }

@@ -37,7 +37,7 @@ const ICONS = {
   people: "M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm-7 10a7 7 0 0 1 14 0M17 11a3 3 0 1 0 0-6M22 21a6 6 0 0 0-4-5.6",
   shield: "M12 3 4 6v6c0 5 3.5 8 8 9 4.5-1 8-4 8-9V6zm-3 9 2 2 4-4",
   check: "M4 12l5 5L20 6",
-  key: "M14 10a4 4 0 1 0-3.5 4L12 16h2v2h2v2h4v-4l-6.5-6.5",
+  key: "M8 11a4 4 0 1 0 0 8 4 4 0 0 0 0-8zm2.8 1.2L20 3m-3 3 2 2m-4 0 1.5 1.5",
   offline: "M2 8.5a15 15 0 0 1 20 0M5.5 12a10 10 0 0 1 13 0M9 15.5a5 5 0 0 1 6 0M12 19h.01M3 3l18 18",
   qr: "M4 4h6v6H4zM14 4h6v6h-6zM4 14h6v6H4zM14 14h2v2h-2zM18 18h2v2h-2zM14 18h2M18 14h2",
   chevron: "M9 6l6 6-6 6",
@@ -126,11 +126,7 @@ export function clearErrors(scope) {
  */
 export function showError(alertEl, err, scope, fieldMap = {}) {
   const detail = err?.detail || err?.message || String(err);
-  const parts = [h("p", { class: "alert-text" }, detail)];
-  if (err?.retryAfter && err.status === 429) {
-    parts.push(h("p", { class: "alert-text" }, t("error.retry_after", { seconds: err.retryAfter })));
-  }
-  alertEl.replaceChildren(h("div", { class: "notice notice-error" }, ...parts));
+  alertEl.replaceChildren(h("div", { class: "notice notice-error" }, h("p", { class: "alert-text" }, detail)));
   let first = null;
   for (const item of err?.errors || []) {
     const name = String(item.field || "").replace(/^\$\./, "");

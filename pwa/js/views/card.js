@@ -5,7 +5,7 @@
 import { api } from "../api.js";
 import { alertBox, badge, busy, facts, h, heading, icon, showError } from "../dom.js";
 import {
-  formatDate, formatDateTime, formatDuration, formatNir, t,
+  formatDate, formatDateTime, formatDuration, formatNir, t, tOr,
 } from "../i18n.js";
 import * as store from "../store.js";
 
@@ -41,10 +41,18 @@ function cardVisual(card, nirEl) {
       ? h("p", { class: "vitale-relation" }, t(`relation.${card.relation}`)) : null);
 }
 
-function insSection(ins) {
+function insSection(ins, identity) {
   const status = ins.identity_status;
   return h("section", { class: "section panel", "aria-labelledby": "ins-title" },
     h("h2", { id: "ins-title" }, t("card.ins.title")),
+    facts([
+      [t("card.birth_name"), identity.birth_name],
+      [t("card.used_name"), identity.used_name],
+      [t("card.first_names"), (identity.first_names || [identity.first_name]).join(" ")],
+      [t("card.birth_date"), formatDate(identity.birth_date)],
+      [t("card.sex"), tOr(`card.sex.${identity.sex}`, identity.sex)],
+      [t("card.birthplace"), identity.birthplace_code],
+    ]),
     facts([
       [t("card.ins.value"), formatNir(ins.value)],
       [t("card.ins.oid"), ins.oid],
@@ -270,7 +278,7 @@ export async function render(ctx) {
       presentationParts?.alert,
       presentationParts?.panel),
     h("div", { class: "card-details" },
-      insSection(card.ins),
+      insSection(card.ins, card.identity),
       amoSection(card.amo),
       amcSection(card.amc),
       beneficiariesSection(card.beneficiaries)),

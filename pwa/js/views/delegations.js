@@ -49,11 +49,11 @@ function createSection(ctx, self, reload) {
   });
   const scope = h("input", {
     type: "checkbox", id: "scope-present-card", name: "scopes", value: "present_card", checked: true,
-    "aria-describedby": "scopes-error",
+    "aria-describedby": "scope-present-card-error",
   });
   const scopes = h("fieldset", { class: "fieldset" },
     h("legend", {}, t("deleg.scopes")),
-    h("p", { id: "scopes-error", class: "field-error", hidden: true }),
+    h("p", { id: "scope-present-card-error", class: "field-error", hidden: true }),
     h("div", { class: "checkbox" }, scope, h("label", { for: "scope-present-card" }, t("deleg.scope.present_card"))));
   const submit = h("button", { type: "submit", class: "btn btn-primary" }, t("deleg.create.submit"));
   const form = h("form", { id: "delegation-form", class: "form", novalidate: true },
@@ -71,10 +71,7 @@ function createSection(ctx, self, reload) {
     if (!endsAt || endsAt <= new Date() || endsAt > addDays(MAX_DAYS)) {
       return invalid(alert, end, t("deleg.end.error"));
     }
-    if (!scope.checked) {
-      scope.setAttribute("aria-invalid", "true");
-      return invalid(alert, scope, t("deleg.scopes.error"));
-    }
+    if (!scope.checked) return invalid(alert, scope, t("deleg.scopes.error"));
     await busy(submit, async () => {
       try {
         const out = await api.post(`/api/profiles/${self.id}/delegations`, {

@@ -150,5 +150,6 @@ function totpForm(enrolment, { onDone, headingLevel }) {
       h("img", { src: enrolment.qr, alt: t("enroll.totp.qr_alt"), class: "qr", width: "220", height: "220" })),
     h("p", {}, t("enroll.totp.secret"), " ",
       h("code", { class: "secret", id: "totp-secret" }, groupSecret(enrolment.totp_secret))),
+    h("p", {}, h("a", { href: enrolment.otpauth_uri, id: "totp-app-link" }, t("enroll.totp.open_app"))),
     form);
 }

@@ -5,9 +5,17 @@ import {
   alertBox, busy, clearErrors, field, h, heading, holdFor, icon, invalid, showError,
 } from "../dom.js";
 import { t } from "../i18n.js";
+import { current } from "../router.js";
 import { getPasskey, passkeysSupported, webauthnMessage } from "../webauthn.js";
 
+// True between the accepted password and the TOTP code, so that a re-render
+// (language switch) stays on the code step.
+let awaitingCode = false;
+
 export async function render(ctx) {
+  ctx.onLeave(() => {
+    if (current().name !== "login") awaitingCode = false;
+  });
   const alert = alertBox("login-alert");
 
   // Passkey ----------------------------------------------------------------
@@ -109,9 +117,7 @@ export async function render(ctx) {
           { identifier: id, password: password.value, kind: proToggle.checked ? "pro" : "citizen" },
           { auth: false });
         password.value = "";
-        passkeySection.hidden = true;
-        passwordSection.hidden = true;
-        totpSection.hidden = false;
+        showCodeStep();
         totp.focus();
       } catch (err) {
         showError(alert, err, form, { identifier: "identifier", password: "password" });
@@ -130,6 +136,7 @@ export async function render(ctx) {
     await busy(totpSubmit, async () => {
       try {
         await api.post("/api/auth/login/totp", { code }, { auth: false });
+        awaitingCode = false;
         await ctx.loggedIn();
       } catch (err) {
         showError(alert, err, totpForm, { code: "totp-code" });
@@ -141,14 +148,23 @@ export async function render(ctx) {
     return true;
   });
 
+  function showCodeStep() {
+    awaitingCode = true;
+    passkeySection.hidden = true;
+    passwordSection.hidden = true;
+    totpSection.hidden = false;
+  }
+
   restart.addEventListener("click", () => {
     clearErrors(view);
+    awaitingCode = false;
     totp.value = "";
     totpSection.hidden = true;
     passkeySection.hidden = false;
     passwordSection.hidden = false;
     identifier.focus();
   });
+  if (awaitingCode) showCodeStep();
 
   const view = h("div", { class: "view view-narrow" },
     heading(t("login.title")),

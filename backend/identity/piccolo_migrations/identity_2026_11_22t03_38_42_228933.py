@@ -43,7 +43,7 @@ class Professional(Table, tablename="professional", schema=None):
     )
 
 
-ID = "2026-11-22T03:17:26:304024"
+ID = "2026-11-22T03:38:42:228933"
 VERSION = "1.38.0"
 DESCRIPTION = ""
 

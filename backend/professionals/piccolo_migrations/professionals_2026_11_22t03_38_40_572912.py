@@ -6,7 +6,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.defaults.uuid import UUID4
 from piccolo.columns.indexes import IndexMethod
 
-ID = "2026-11-22T03:17:24:480607"
+ID = "2026-11-22T03:38:40:572912"
 VERSION = "1.38.0"
 DESCRIPTION = ""
 

@@ -1,0 +1,279 @@
+"""Citizen access preferences and professional access bases.
+
+Care team (registered GP, granted professionals), blocking, temporary access
+codes, emergency access and its opposition, research-use choices, notices.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+from backend.access import history
+from backend.access.documents_scope import pro_basis
+from backend.access.rules import relation_to
+from backend.access.tables import (
+    Block,
+    CareRelation,
+    EmergencyAccess,
+    Notification,
+    ResearchChoice,
+    TemporaryAccess,
+)
+from backend.accounts.services import svg_qr
+from backend.core import database
+from backend.core.auth import Actor, utcnow
+from backend.core.crypto import keyed_hash, new_code, normalise_code
+from backend.core.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from backend.core.settings import Settings
+from backend.identity.tables import InsuredPerson
+from backend.professionals.identifiers import validate_rpps
+from backend.professionals.tables import Professional
+
+MAX_TEMPORARY_MINUTES = 7 * 24 * 60
+REDEEM_WITHIN = timedelta(hours=24)
+
+
+async def _managed(actor: Actor, person_id: UUID) -> None:
+    """Preferences are managed by the citizen, or a parent for a minor."""
+    relation = await relation_to(actor, person_id)
+    if relation.kind not in ("self", "parent"):
+        raise NotFound()
+
+
+async def _professional_by_rpps(rpps: str) -> dict:
+    rpps = validate_rpps(rpps)
+    pro = await Professional.select(Professional.id, Professional.first_name, Professional.last_name,
+                                    Professional.profession_code, Professional.structure_name).where(
+        Professional.rpps == rpps).first()
+    if pro is None:
+        raise InvalidRequest("Aucun professionnel avec ce RPPS dans l'annuaire.",
+                             detail_en="No professional with this RPPS in the directory.",
+                             errors=[{"field": "rpps", "rule": "known", "message": "RPPS inconnu"}])
+    return pro
+
+
+def _pro_public(row: dict) -> dict:
+    return {"professional_id": row["professional"], "name": f"{row['first_name']} {row['last_name']}",
+            "structure": row["structure_name"]}
+
+
+# --- care team and blocks ----------------------------------------------------------
+
+
+async def care_team(actor: Actor, person_id: UUID) -> dict:
+    await _managed(actor, person_id)
+    cols = (CareRelation.professional, CareRelation.professional.first_name.as_alias("first_name"),
+            CareRelation.professional.last_name.as_alias("last_name"),
+            CareRelation.professional.structure_name.as_alias("structure_name"))
+    relations = await CareRelation.select(*cols, CareRelation.role, CareRelation.created_at).where(
+        (CareRelation.person == person_id) & CareRelation.revoked_at.is_null())
+    blocks = await Block.select(Block.professional, Block.professional.first_name.as_alias("first_name"),
+                                Block.professional.last_name.as_alias("last_name"),
+                                Block.professional.structure_name.as_alias("structure_name"),
+                                Block.created_at).where(Block.person == person_id)
+    return {
+        "care_team": [{**_pro_public(r), "role": r["role"], "since": r["created_at"]} for r in relations],
+        "blocked": [{**_pro_public(r), "since": r["created_at"]} for r in blocks],
+    }
+
+
+async def set_care_relation(actor: Actor, person_id: UUID, rpps: str, role: str) -> None:
+    """Declare the registered GP (one at a time) or grant a professional access."""
+    await _managed(actor, person_id)
+    pro = await _professional_by_rpps(rpps)
+    if role == "gp" and pro["profession_code"] != "10":
+        raise InvalidRequest("Le médecin traitant doit être un médecin.",
+                             detail_en="The registered GP must be a physician.")
+    async with database.transaction():
+        if await Block.exists().where((Block.person == person_id) & (Block.professional == pro["id"])):
+            raise Conflict("Ce professionnel est bloqué : débloquez-le d'abord.",
+                           detail_en="This professional is blocked: unblock them first.")
+        now = utcnow()
+        same = CareRelation.person == person_id
+        if role == "gp":
+            await CareRelation.update({CareRelation.revoked_at: now}).where(
+                same & (CareRelation.role == "gp") & CareRelation.revoked_at.is_null())
+        await CareRelation.update({CareRelation.revoked_at: now}).where(
+            same & (CareRelation.professional == pro["id"]) & CareRelation.revoked_at.is_null())
+        await CareRelation.insert(CareRelation(person=person_id, professional=pro["id"], role=role))
+
+
+async def revoke_care_relation(actor: Actor, person_id: UUID, professional_id: UUID) -> None:
+    await _managed(actor, person_id)
+    rows = await CareRelation.update({CareRelation.revoked_at: utcnow()}).where(
+        (CareRelation.person == person_id) & (CareRelation.professional == professional_id)
+        & CareRelation.revoked_at.is_null()).returning(CareRelation.id)
+    if not rows:
+        raise NotFound()
+
+
+async def block(actor: Actor, person_id: UUID, rpps: str) -> None:
+    """Block a professional: it ends their care relation and any temporary access too."""
+    await _managed(actor, person_id)
+    pro = await _professional_by_rpps(rpps)
+    async with database.transaction():
+        if await Block.exists().where((Block.person == person_id) & (Block.professional == pro["id"])):
+            return
+        now = utcnow()
+        await Block.insert(Block(person=person_id, professional=pro["id"]))
+        await CareRelation.update({CareRelation.revoked_at: now}).where(
+            (CareRelation.person == person_id) & (CareRelation.professional == pro["id"])
+            & CareRelation.revoked_at.is_null())
+
+
+async def unblock(actor: Actor, person_id: UUID, professional_id: UUID) -> None:
+    await _managed(actor, person_id)
+    rows = await Block.delete().where(
+        (Block.person == person_id) & (Block.professional == professional_id)).returning(Block.id)
+    if not rows:
+        raise NotFound()
+
+
+# --- temporary access --------------------------------------------------------------
+
+
+def _temporary_public(row: dict) -> dict:
+    now = utcnow()
+    state = ("revoked" if row["revoked_at"] else "expired" if row["expires_at"] <= now
+             else "used" if row["redeemed_at"] else "pending")
+    return {"id": row["id"], "label": row["label"], "created_at": row["created_at"],
+            "expires_at": row["expires_at"], "redeemed_at": row["redeemed_at"], "state": state}
+
+
+async def create_temporary_access(settings: Settings, actor: Actor, person_id: UUID, minutes: int,
+                                  label: str) -> dict:
+    """A one-time code (and its QR) a professional redeems for access until the chosen end."""
+    await _managed(actor, person_id)
+    if not 5 <= minutes <= MAX_TEMPORARY_MINUTES:
+        raise InvalidRequest("Durée invalide : de 5 minutes à 7 jours.",
+                             detail_en="Invalid duration: from 5 minutes to 7 days.",
+                             errors=[{"field": "minutes", "rule": "range", "message": "hors limites"}])
+    code = new_code()
+    row = await TemporaryAccess.insert(TemporaryAccess(
+        person=person_id, label=label.strip()[:100],
+        code_hash=keyed_hash(settings.secrets.hmac_key, f"temporary:{normalise_code(code)}"),
+        expires_at=utcnow() + timedelta(minutes=minutes),
+    )).returning(*TemporaryAccess.all_columns())
+    return {**_temporary_public(row[0]), "code": code, "qr": svg_qr(code)}
+
+
+async def list_temporary_access(actor: Actor, person_id: UUID) -> list[dict]:
+    await _managed(actor, person_id)
+    rows = await TemporaryAccess.select().where(TemporaryAccess.person == person_id).order_by(
+        TemporaryAccess.created_at, ascending=False)
+    return [_temporary_public(r) for r in rows]
+
+
+async def revoke_temporary_access(actor: Actor, access_id: UUID) -> None:
+    if actor.person_id is None:
+        raise NotFound()
+    row = await TemporaryAccess.select(TemporaryAccess.person).where(TemporaryAccess.id == access_id).first()
+    if row is None:
+        raise NotFound()
+    await _managed(actor, row["person"])
+    await TemporaryAccess.update({TemporaryAccess.revoked_at: utcnow()}).where(
+        TemporaryAccess.id == access_id)
+
+
+async def redeem_temporary_access(settings: Settings, actor: Actor, code: str, label: str) -> dict:
+    """A professional enters the code: access until its end, unless blocked."""
+    code_hash = keyed_hash(settings.secrets.hmac_key, f"temporary:{normalise_code(code)}")
+    async with database.transaction():
+        row = await TemporaryAccess.select().where(TemporaryAccess.code_hash == code_hash).first()
+        now = utcnow()
+        if (row is None or row["revoked_at"] or row["expires_at"] <= now
+                or (row["redeemed_by"] and row["redeemed_by"] != actor.professional_id)
+                or row["created_at"] + REDEEM_WITHIN <= now):
+            refusal = True
+        else:
+            _, _, blocked = await pro_basis(actor.professional_id, row["person"])
+            refusal = blocked
+            if not blocked:
+                await TemporaryAccess.update({TemporaryAccess.redeemed_by: actor.professional_id,
+                                              TemporaryAccess.redeemed_at: now}).where(
+                    TemporaryAccess.id == row["id"])
+    if row is not None:
+        await history.record(row["person"], actor_kind="pro", actor_id=actor.professional_id,
+                             actor_label=label, action="temporary_access.redeem",
+                             outcome="refused" if refusal else "allowed")
+    if refusal:
+        raise InvalidRequest("Code d'accès inconnu, expiré, révoqué ou déjà utilisé.",
+                             detail_en="Unknown, expired, revoked or already used access code.")
+    person = await InsuredPerson.select(InsuredPerson.id, InsuredPerson.first_name,
+                                        InsuredPerson.birth_name, InsuredPerson.birth_date).where(
+        InsuredPerson.id == row["person"]).first()
+    return {**person, "basis": "temporary", "until": row["expires_at"]}
+
+
+# --- emergency ---------------------------------------------------------------------
+
+
+async def declare_emergency(settings: Settings, actor: Actor, person_id: UUID, reason: str,
+                            label: str) -> dict:
+    """Break-glass access for a physician, with a written reason; the citizen is notified."""
+    reason = " ".join(reason.split())
+    if len(reason) < 10:
+        raise InvalidRequest("Motif obligatoire : décrivez l'urgence (10 caractères minimum).",
+                             detail_en="A reason is required: describe the emergency (10 characters min).",
+                             errors=[{"field": "reason", "rule": "min-length", "message": "trop court"}])
+    basis, profession, blocked = await pro_basis(actor.professional_id, person_id)
+    person = await InsuredPerson.select(InsuredPerson.emergency_access_opposed).where(
+        InsuredPerson.id == person_id).first()
+    if person is None or blocked:
+        raise NotFound()
+    refusal = None
+    if profession != "10":
+        refusal = ("L'accès en urgence est réservé aux médecins.", "Emergency access is for physicians only.")
+    elif person["emergency_access_opposed"]:
+        refusal = ("Le patient s'est opposé à l'accès en urgence à son dossier.",
+                   "The patient opposed emergency access to their record.")
+    await history.record(person_id, actor_kind="emergency", actor_id=actor.professional_id,
+                         actor_label=label, action="emergency.declare", purpose=reason,
+                         outcome="refused" if refusal else "allowed")
+    if refusal:
+        raise Forbidden(refusal[0], detail_en=refusal[1])
+    expires = utcnow() + timedelta(minutes=settings.emergency_minutes)
+    await EmergencyAccess.insert(EmergencyAccess(person=person_id, professional=actor.professional_id,
+                                                 reason=reason, expires_at=expires))
+    return {"person_id": person_id, "until": expires}
+
+
+async def set_emergency_opposition(actor: Actor, person_id: UUID, opposed: bool) -> None:
+    await _managed(actor, person_id)
+    await InsuredPerson.update({InsuredPerson.emergency_access_opposed: opposed}).where(
+        InsuredPerson.id == person_id)
+
+
+# --- research use and notices ------------------------------------------------------
+
+
+async def record_research_choice(actor: Actor, person_id: UUID, choice: str) -> list[dict]:
+    await _managed(actor, person_id)
+    if choice not in ("consent", "objection"):
+        raise InvalidRequest("Choix inconnu : consent ou objection.", detail_en="Unknown choice.")
+    await ResearchChoice.insert(ResearchChoice(person=person_id, choice=choice))
+    return await research_history(actor, person_id)
+
+
+async def research_history(actor: Actor, person_id: UUID) -> list[dict]:
+    await _managed(actor, person_id)
+    return await ResearchChoice.select(ResearchChoice.choice, ResearchChoice.created_at).where(
+        ResearchChoice.person == person_id).order_by(ResearchChoice.created_at, ascending=False)
+
+
+async def privacy_settings(actor: Actor, person_id: UUID) -> dict:
+    await _managed(actor, person_id)
+    person = await InsuredPerson.select(InsuredPerson.emergency_access_opposed).where(
+        InsuredPerson.id == person_id).first()
+    research = await research_history(actor, person_id)
+    return {"emergency_access_opposed": bool(person["emergency_access_opposed"]),
+            "research_choice": research[0]["choice"] if research else None}
+
+
+async def notifications(actor: Actor, person_id: UUID) -> list[dict]:
+    await _managed(actor, person_id)
+    return await Notification.select(Notification.id, Notification.kind, Notification.text_fr,
+                                     Notification.text_en, Notification.created_at,
+                                     Notification.read_at).where(
+        Notification.person == person_id).order_by(Notification.created_at, ascending=False).limit(50)

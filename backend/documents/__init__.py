@@ -1,0 +1,1 @@
+"""Documents: upload recognition and cleaning, and encrypted blob storage."""

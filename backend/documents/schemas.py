@@ -1,0 +1,102 @@
+"""Request and response bodies of the documents slice."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+from litestar.datastructures import UploadFile
+
+from backend.core.schemas import Body, Out
+
+
+class DocumentOut(Out):
+    id: UUID
+    type_code: str
+    type_label: str
+    category: str
+    title: str
+    care_date: date
+    author: str
+    structure: str | None
+    source: str
+    added_by: str
+    media_type: str
+    filename: str
+    size: int
+    sha256: str
+    version: int
+    masked: bool
+    hidden_from_guardians: bool
+    announced: bool
+    created_at: datetime
+
+
+class DocumentPage(Out):
+    items: list[DocumentOut]
+    total: int
+    page: int
+    page_size: int
+
+
+class CategoryOut(Out):
+    code: str
+    label: str
+    types: dict[str, str]
+
+
+@dataclass
+class CitizenUpload:
+    """Multipart form of a citizen upload."""
+
+    file: UploadFile
+    title: str
+    type_code: str | None = None
+    care_date: date | None = None
+
+
+@dataclass
+class ProUpload:
+    """Multipart form of a professional feed: the patient's INS and strict traits, then the document."""
+
+    file: UploadFile
+    ins: str
+    birth_name: str
+    first_name: str
+    birth_date: date
+    sex: str
+    type_code: str
+    title: str
+    care_date: date
+    birthplace_code: str | None = None
+    hidden_from_guardians: bool = False
+    announce_later: bool = False
+
+
+@dataclass
+class ReplaceUpload:
+    file: UploadFile
+    title: str | None = None
+
+
+class MaskIn(Body):
+    masked: bool
+
+
+class PatientSearchIn(Body):
+    ins: Annotated[str, msgspec.Meta(max_length=25)]
+    birth_name: Annotated[str, msgspec.Meta(max_length=100)]
+    first_name: Annotated[str, msgspec.Meta(max_length=100)]
+    birth_date: date
+    sex: Literal["M", "F"]
+    birthplace_code: Annotated[str, msgspec.Meta(max_length=5)] | None = None
+
+
+class PatientOut(Out):
+    id: UUID
+    first_name: str
+    birth_name: str
+    birth_date: date
+    basis: str | None
+    until: datetime | None = None
