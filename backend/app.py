@@ -33,6 +33,7 @@ from backend.identity.controllers import (
     ProfileController,
     RegistryAdminController,
 )
+from backend.portability.controllers import PortabilityController
 from backend.professionals.controllers import DirectoryAdminController, ProController
 
 PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
@@ -53,6 +54,7 @@ ROUTES = [
     DocumentController,
     ProDocumentController,
     ProController,
+    PortabilityController,
     RegistryAdminController,
     DirectoryAdminController,
 ]

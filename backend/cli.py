@@ -36,6 +36,20 @@ def _import(kind: str, path: str, settings) -> int:
     return 1 if any(r.status == "rejected" for r in results) else 0
 
 
+async def _cleanup(settings, delete: bool) -> int:
+    from backend.documents.services import blob_store, orphan_blobs
+
+    orphans = await orphan_blobs(settings)
+    removed_temp = await blob_store(settings).cleanup_temp() if delete else 0
+    for blob_id in orphans:
+        print(blob_id)
+        if delete:
+            await blob_store(settings).delete(blob_id)
+    print(f"{len(orphans)} unreferenced blob(s){' deleted' if delete else ''}, "
+          f"{removed_temp} temporary file(s) removed", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="carnet", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -46,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("registry", "directory"):
         p = sub.add_parser(f"import-{name}", help=f"import the {name} from CSV or JSON")
         p.add_argument("file")
+    sub.add_parser("verify-audit", help="verify the hash chain of the access history")
+    p = sub.add_parser("documents-cleanup", help="list (or --delete) blobs no document references")
+    p.add_argument("--delete", action="store_true")
+    p = sub.add_parser("import-documents", help="operator import: a JSON list of documents to feed")
+    p.add_argument("file")
     sub.add_parser("serve", help="serve the API and the PWA")
     args = parser.parse_args(argv)
 
@@ -76,6 +95,23 @@ def main(argv: list[str] | None = None) -> int:
         print(demo.summary())
     elif args.command in ("import-registry", "import-directory"):
         return _import(args.command.removeprefix("import-"), args.file, settings)
+    elif args.command == "verify-audit":
+        from backend.access.history import verify_chain
+
+        count, broken = asyncio.run(_with_db(settings, verify_chain))
+        if broken is not None:
+            print(f"access history: BROKEN at event {broken['id']} (person {broken['person']}, "
+                  f"{broken['created_at']}), after {count - 1} valid events")
+            return 1
+        print(f"access history: {count} events, chain intact")
+    elif args.command == "documents-cleanup":
+        return asyncio.run(_with_db(settings, lambda: _cleanup(settings, args.delete)))
+    elif args.command == "import-documents":
+        from backend.documents.operator import import_documents
+
+        report = asyncio.run(_with_db(settings, lambda: import_documents(settings, Path(args.file))))
+        print(json.dumps(report, ensure_ascii=False, indent=1, default=str))
+        return 1 if any(r["status"] == "rejected" for r in report) else 0
     elif args.command == "serve":
         import uvicorn
 

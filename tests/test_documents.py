@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backend.access import history
-from tests.conftest import Api
-from tests.docworld import PDF, build_world, feed
+from tests.docworld import PDF, build_world
 
 PROBLEM = "application/problem+json"
 
@@ -348,8 +347,3 @@ def test_research_choice_history(world):
     choices = api.get(f"/api/profiles/{pid}/research-choices").json()
     assert [c["choice"] for c in choices[:2]] == ["objection", "consent"]
     assert world.citizens["other"].api.get(f"/api/profiles/{pid}/research-choices").status_code == 404
-
-
-def test_feed_unknown_traits_mean_nothing_is_stored(world):
-    assert feed  # the helper is exercised by the world fixture
-    assert isinstance(world.pros["gp"].api, Api)

@@ -98,7 +98,8 @@ _PRO_BASIS_SQL = (
     "(SELECT COUNT(*) FROM emergency_access e WHERE e.person = {} AND e.professional = p.id "
     " AND e.expires_at > {}) AS emergency, "
     "(SELECT COUNT(*) FROM document d WHERE d.person = {} AND d.author_professional = p.id) AS authored "
-    "FROM professional p WHERE p.id = {}"
+    "FROM professional p WHERE p.id = {} "
+    "AND EXISTS (SELECT 1 FROM insured_person x WHERE x.id = {} AND x.closed_at IS NULL)"
 )
 
 
@@ -106,7 +107,7 @@ async def pro_basis(professional_id: UUID, person_id: UUID) -> tuple[str | None,
     """(basis, profession code, blocked) of a professional towards a person, in one query."""
     now = utcnow()
     rows = await database.fetch(_PRO_BASIS_SQL, person_id, person_id, person_id, now, person_id, now,
-                                person_id, professional_id)
+                                person_id, professional_id, person_id)
     if not rows:
         return None, "", False
     r = rows[0]

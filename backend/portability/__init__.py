@@ -1,0 +1,1 @@
+"""Portability and closure: download all my data, close my space."""

@@ -1,0 +1,137 @@
+"""Export everything a citizen has (ZIP with a JSON manifest) and close the space."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import zipfile
+from datetime import date, datetime
+from uuid import UUID
+
+from backend.access import history
+from backend.access.rules import relation_to
+from backend.access.tables import Block, CareRelation, Delegation, ResearchChoice, TemporaryAccess
+from backend.accounts.tables import Account, Passkey, UserSession
+from backend.core import database
+from backend.core.auth import Actor, utcnow
+from backend.core.errors import InvalidRequest, NotFound
+from backend.core.settings import Settings
+from backend.documents.blobstore import StoredBlob
+from backend.documents.services import COLUMNS, blob_store, public
+from backend.identity.card import card_view
+from backend.identity.tables import InsuredPerson
+
+FORMAT = "carnet-export/1"
+RETENTION_YEARS = 10
+RETENTION = {
+    "fr": "Votre espace est fermé immédiatement : plus personne ne peut s'y connecter, et les "
+          "professionnels comme les personnes de confiance perdent leur accès. Les documents et "
+          f"l'historique des accès sont conservés {RETENTION_YEARS} ans à compter de la fermeture, "
+          "comme pour le dossier médical partagé, puis effacés. Téléchargez vos données avant de fermer.",
+    "en": "Your space is closed at once: nobody can log in any more, and professionals and trusted "
+          f"persons lose their access. Documents and the access history are kept {RETENTION_YEARS} "
+          "years from closure, as for the shared medical record, then erased. Download your data first.",
+}
+CONFIRMATION = "FERMER"
+
+
+def _json_default(value):
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    raise TypeError(type(value).__name__)
+
+
+def _dump(value) -> bytes:
+    return json.dumps(value, default=_json_default, ensure_ascii=False, indent=1).encode()
+
+
+async def _owner(actor: Actor, person_id: UUID) -> None:
+    relation = await relation_to(actor, person_id)
+    if relation.kind not in ("self", "parent"):
+        raise NotFound()
+
+
+async def export_zip(settings: Settings, actor: Actor, person_id: UUID) -> bytes:
+    """A ZIP of every document (as stored, hash-checked), its metadata, the profile,
+    delegations, preferences and the access history, described by ``manifest.json``."""
+    await _owner(actor, person_id)
+    person = await InsuredPerson.select().where(InsuredPerson.id == person_id).first()
+    docs = await database.fetch(
+        f"SELECT {COLUMNS}, blob_id, wrapped_key FROM document WHERE person = {{}} "  # noqa: S608
+        "AND status IN ('active', 'archived', 'replaced') ORDER BY care_date", person_id)
+    store = blob_store(settings)
+    files: dict[str, bytes] = {}
+    entries = []
+    for row in docs:
+        stored = StoredBlob(blob_id=row["blob_id"], wrapped_key=row["wrapped_key"], sha256=row["sha256"],
+                            size=row["size"])
+        path = f"documents/{row['id']}-{row['filename']}"
+        files[path] = await store.get(row["blob_id"], stored)
+        entries.append({**public(row), "path": path, "status": row["status"]})
+    sections = {
+        "profile.json": card_view(settings, person, []),
+        "delegations.json": await Delegation.select(
+            Delegation.id, Delegation.label, Delegation.scopes, Delegation.ends_at, Delegation.created_at,
+            Delegation.accepted_at, Delegation.revoked_at).where(Delegation.owner == person_id),
+        "care-team.json": await CareRelation.select(CareRelation.professional, CareRelation.role,
+                                                    CareRelation.created_at, CareRelation.revoked_at).where(
+            CareRelation.person == person_id),
+        "blocked.json": await Block.select(Block.professional, Block.created_at).where(
+            Block.person == person_id),
+        "temporary-access.json": await TemporaryAccess.select(
+            TemporaryAccess.id, TemporaryAccess.label, TemporaryAccess.created_at, TemporaryAccess.expires_at,
+            TemporaryAccess.revoked_at, TemporaryAccess.redeemed_at).where(
+            TemporaryAccess.person == person_id),
+        "research-choices.json": await ResearchChoice.select(ResearchChoice.choice, ResearchChoice.created_at)
+        .where(ResearchChoice.person == person_id),
+        "access-history.json": await history.history(person_id, limit=1_000_000),
+    }
+    manifest = {
+        "format": FORMAT,
+        "generated_at": utcnow(),
+        "person": {"id": person_id, "first_name": person["first_name"], "birth_name": person["birth_name"]},
+        "documents": entries,
+        "files": sorted([*sections, *files]),
+    }
+
+    def build() -> bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("manifest.json", _dump(manifest))
+            for name, value in sections.items():
+                archive.writestr(name, _dump(value))
+            for name, data in files.items():
+                archive.writestr(name, data)
+        return buffer.getvalue()
+
+    return await asyncio.to_thread(build)
+
+
+async def close_space(actor: Actor, person_id: UUID, confirmation: str) -> dict:
+    """Close the citizen's own space after an explicit confirmation; states the retention rules."""
+    relation = await relation_to(actor, person_id)
+    if not relation.is_self:
+        raise NotFound()
+    if confirmation.strip().upper() != CONFIRMATION:
+        raise InvalidRequest(f"Confirmez en saisissant « {CONFIRMATION} ».",
+                             detail_en=f"Confirm by typing '{CONFIRMATION}'.",
+                             errors=[{"field": "confirmation", "rule": "equals", "message": CONFIRMATION}])
+    now = utcnow()
+    async with database.transaction():
+        await InsuredPerson.update({InsuredPerson.closed_at: now}).where(InsuredPerson.id == person_id)
+        await Delegation.update({Delegation.revoked_at: now}).where(
+            ((Delegation.owner == person_id) | (Delegation.delegate == person_id))
+            & Delegation.revoked_at.is_null())
+        await TemporaryAccess.update({TemporaryAccess.revoked_at: now}).where(
+            (TemporaryAccess.person == person_id) & TemporaryAccess.revoked_at.is_null())
+        await CareRelation.update({CareRelation.revoked_at: now}).where(
+            (CareRelation.person == person_id) & CareRelation.revoked_at.is_null())
+        await UserSession.delete().where(UserSession.account == actor.account_id)
+        await Passkey.delete().where(Passkey.account == actor.account_id)
+        await Account.update({Account.password_hash: None, Account.totp_secret: None,
+                              Account.totp_confirmed: False}).where(Account.id == actor.account_id)
+    return {"closed_at": now, "retention_years": RETENTION_YEARS, "retention": RETENTION["fr"],
+            "retention_en": RETENTION["en"]}
