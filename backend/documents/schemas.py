@@ -25,7 +25,7 @@ class DocumentOut(Out):
     media_type: str
     filename: str
     size: int
-    sha256: str
+    sha256: str | None
     version: int
     masked: bool
     hidden_from_guardians: bool

@@ -45,6 +45,11 @@ COLUMNS = (
     "structure_name, source, added_by, media_type, filename, size, sha256, version, previous_version, "
     "status, masked, hidden_from_guardians, patient_visible_after, created_at"
 )
+# The list needs no hash or lineage; fewer columns, fewer conversions.
+LIST_COLUMNS = (
+    "id, type_code, category, title, care_date, author_label, structure_name, source, added_by, "
+    "media_type, filename, size, version, masked, hidden_from_guardians, patient_visible_after, created_at"
+)
 MAX_PAGE = 100
 
 
@@ -97,7 +102,7 @@ def public(row: dict, scope: DocumentScope | None = None) -> dict:
         "media_type": row["media_type"],
         "filename": row["filename"],
         "size": row["size"],
-        "sha256": row["sha256"],
+        "sha256": row.get("sha256"),
         "version": row["version"],
         "masked": bool(row["masked"]),
         "hidden_from_guardians": bool(row["hidden_from_guardians"]),
@@ -150,7 +155,7 @@ async def list_documents(
                              detail_en=f"Unknown sort: {sort[:20]} (allowed: {', '.join(SORTS)}).")
     page, page_size = max(1, page), min(max(1, page_size), MAX_PAGE)
     rows = await database.fetch(
-        f"SELECT {COLUMNS} FROM document WHERE {where} ORDER BY {SORTS[sort]} LIMIT {{}} OFFSET {{}}",  # noqa: S608
+        f"SELECT {LIST_COLUMNS} FROM document WHERE {where} ORDER BY {SORTS[sort]} LIMIT {{}} OFFSET {{}}",  # noqa: S608
         *args, page_size, (page - 1) * page_size,
     )
     total = (await database.fetch(f"SELECT COUNT(*) AS n FROM document WHERE {where}", *args))[0]["n"]  # noqa: S608

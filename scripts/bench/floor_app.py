@@ -20,4 +20,15 @@ async def row() -> dict:
     return {"id": r[0], "first_name": r[1], "birth_name": r[2]}
 
 
-app = Litestar([health, row])
+@get("/documents")
+async def documents() -> list[dict]:
+    rows = _conn.execute(
+        "SELECT id, type_code, title, care_date, author_label, media_type, size FROM document "
+        "WHERE person = (SELECT person FROM document LIMIT 1) AND status = 'active' "
+        "ORDER BY care_date DESC LIMIT 20"
+    ).fetchall()
+    keys = ("id", "type_code", "title", "care_date", "author_label", "media_type", "size")
+    return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+app = Litestar([health, row, documents])
