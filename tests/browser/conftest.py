@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.serverutil import free_port, prepare, server_env, start
+
 CHROMIUM = os.environ.get("CARNET_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
@@ -26,35 +22,13 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server() -> Iterator[str]:
     """A migrated, seeded Carnet served by uvicorn; its URL uses ``localhost`` for WebAuthn."""
     with tempfile.TemporaryDirectory(prefix="carnet-browser-") as tmp:
-        port = _free_port()
-        env = {**os.environ, "CARNET_DATA_DIR": tmp, "CARNET_PORT": str(port),
-               "CARNET_PUBLIC_URL": f"http://localhost:{port}", "CARNET_LOG_LEVEL": "WARNING"}
-        env.pop("CARNET_DATABASE_URL", None)
-        for cmd in ("migrate", "seed-demo"):
-            subprocess.run([sys.executable, "-m", "backend.cli", cmd], env=env, cwd=ROOT, check=True,
-                           stdout=subprocess.DEVNULL)
-        proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve"], env=env, cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        url = f"http://localhost:{port}"
-        for _ in range(150):
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            proc.kill()
-            raise RuntimeError("Carnet did not start: " + proc.stderr.read().decode()[-2000:])
+        env = server_env(tmp, free_port())
+        prepare(env)
+        proc, url = start(env)
         yield url
         proc.terminate()
         proc.wait(10)
