@@ -100,3 +100,8 @@ def api(make_api) -> Api:
 def run(main_client: TestClient) -> Callable:
     """Run a coroutine function on the application's event loop."""
     return lambda fn, *args, **kw: main_client.blocking_portal.call(lambda: fn(*args, **kw))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last: Playwright's sync API keeps an event loop running in this thread."""
+    items.sort(key=lambda item: "/browser/" in str(item.fspath))
