@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import mimetypes
 from pathlib import Path
 
 from litestar import Litestar, MediaType, Response, get
@@ -36,6 +37,8 @@ from backend.identity.controllers import (
 from backend.portability.controllers import PortabilityController
 from backend.professionals.controllers import DirectoryAdminController, ProController
 
+mimetypes.add_type("application/manifest+json", ".webmanifest")
+mimetypes.add_type("text/javascript", ".js")
 PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
 CSRF_COOKIE = "carnet_csrf"
 CSRF_HEADER = "x-csrf-token"

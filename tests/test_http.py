@@ -76,3 +76,20 @@ def test_openapi_matches_committed_schema(api):
     live = api.get("/schema/openapi.json").json()
     committed = json.loads(SCHEMA.read_text())
     assert live == committed, "schemas/openapi.json is stale: run ./scripts/export-schemas"
+
+
+def test_pwa_shell_manifest_and_service_worker(api):
+    manifest = api.get("/manifest.webmanifest")
+    assert manifest.status_code == 200
+    assert manifest.headers["content-type"].startswith("application/manifest+json")
+    body = json.loads(manifest.content)
+    assert body["lang"] == "fr" and body["display"] == "standalone" and body["start_url"] == "/"
+    sizes = {(i["sizes"], i.get("purpose", "any")) for i in body["icons"]}
+    assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= sizes
+    for icon in body["icons"]:
+        assert api.get(icon["src"]).content[:8] == b"\x89PNG\r\n\x1a\n"
+    sw = api.get("/sw.js")
+    assert sw.status_code == 200 and sw.headers["cache-control"] == "no-store"
+    assert "/api/" in sw.text  # network-only rule for the API
+    index = api.get("/")
+    assert index.status_code == 200 and "<script" in index.text and "<script>" not in index.text
