@@ -16,6 +16,13 @@ from tests.factories import activated_citizen, fresh_rpps, fresh_totp, import_pe
 PDF = demo.sample_pdf("Compte rendu de test")
 
 
+def pdf(text: str | None = None) -> bytes:
+    """A distinct small PDF (the record refuses the same file twice)."""
+    import uuid
+
+    return demo.sample_pdf(text or f"Document {uuid.uuid4()}")
+
+
 @dataclass
 class Pro:
     api: Any
@@ -52,7 +59,8 @@ def feed(pro: Pro, patient_row: dict, type_code: str, title: str, **extra) -> st
             "first_name": patient_row["first_names"][0], "birth_date": str(patient_row["birth_date"]),
             "sex": patient_row["sex"], "type_code": type_code, "title": title, "care_date": "2026-10-01",
             **{k: str(v).lower() for k, v in extra.items()}}
-    r = pro.api.post("/api/pro/documents", data=form, files={"file": ("cr.pdf", PDF, "application/pdf")})
+    r = pro.api.post("/api/pro/documents", data=form,
+                     files={"file": ("cr.pdf", pdf(f"{title} {patient_row['nir']}"), "application/pdf")})
     assert r.status_code == 201, r.text
     return r.json()["id"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backend.access import history
-from tests.docworld import PDF, build_world
+from tests.docworld import PDF, build_world, pdf
 
 PROBLEM = "application/problem+json"
 
@@ -81,12 +81,13 @@ def test_caregiver_with_scope_reads_and_adds_on_behalf(world):
     pid = world.patient.person_id
     assert titles(caregiver.api, f"/api/profiles/{pid}/documents") == ALL
     r = caregiver.api.post(f"/api/profiles/{pid}/documents", data={"title": "Photo d'ordonnance"},
-                           files={"file": ("scan.pdf", PDF, "application/pdf")})
+                           files={"file": ("scan.pdf", pdf(), "application/pdf")})
     assert r.status_code == 201, r.text
     assert " pour " in r.json()["added_by"]
     events = world.patient.api.get(f"/api/profiles/{pid}/access-history",
                                    params={"actor_kind": "delegate"}).json()
-    assert any(e["action"] == "document.add" for e in events)
+    added = [e for e in events if e["action"] == "document.add"]
+    assert added and added[0]["on_behalf_of"] and added[0]["actor_label"] != added[0]["on_behalf_of"]
 
 
 def test_parent_sees_child_documents_but_not_the_minor_secret(world):
@@ -136,7 +137,7 @@ def test_refused_actor_matrix(world):
         if method == "POST" and url.endswith("/mask"):
             kwargs = {"json": {"masked": False}}
         elif method == "POST":
-            kwargs = {"data": {"title": "x"}, "files": {"file": ("a.pdf", PDF, "application/pdf")}}
+            kwargs = {"data": {"title": "x"}, "files": {"file": ("a.pdf", pdf(), "application/pdf")}}
         r = client.request(method, url, **kwargs)
         assert r.status_code in (403, 404), f"{label}: {method} {url} -> {r.status_code}"
         assert r.headers["content-type"].startswith(PROBLEM)
@@ -222,7 +223,8 @@ def test_content_is_served_inline_sandboxed_and_as_download(world):
     api = world.patient.api
     doc = world.docs["lab"]
     r = api.get(f"/api/documents/{doc}/content")
-    assert r.status_code == 200 and r.content == PDF
+    expected = pdf(f"Bilan sanguin {world.patient.nir}")
+    assert r.status_code == 200 and r.content == expected
     assert r.headers["content-type"] == "application/pdf"
     assert r.headers["content-disposition"].startswith("inline;")
     assert r.headers["cache-control"] == "no-store"
@@ -261,6 +263,34 @@ def test_bad_uploads_are_refused_and_nothing_is_written(world, name, body, statu
     assert api.get(url).json()["total"] == before
 
 
+def test_duplicate_upload_is_refused_naming_the_existing_document(world):
+    api = world.patient.api
+    url = f"/api/profiles/{world.patient.person_id}/documents"
+    body = pdf()
+    assert api.post(url, data={"title": "Premier envoi"},
+                    files={"file": ("a.pdf", body, "application/pdf")}).status_code == 201
+    r = api.post(url, data={"title": "Second envoi"}, files={"file": ("b.pdf", body, "application/pdf")})
+    assert r.status_code == 409 and "Premier envoi" in r.json()["detail"]
+    assert r.json()["errors"][0]["rule"] == "duplicate"
+
+
+def test_pixel_bomb_is_refused_before_decoding(world):
+    import struct
+    import zlib
+
+    from PIL import Image
+
+    buffer = __import__("io").BytesIO()
+    Image.new("L", (1, 1)).save(buffer, "PNG")
+    png = bytearray(buffer.getvalue())
+    ihdr = struct.pack(">II", 100_000, 100_000) + png[24:29]
+    png[16:29] = ihdr
+    png[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    r = world.patient.api.post(f"/api/profiles/{world.patient.person_id}/documents", data={"title": "Bombe"},
+                               files={"file": ("bombe.png", bytes(png), "image/png")})
+    assert r.status_code == 413 and r.json()["errors"][0]["rule"] == "too-many-pixels"
+
+
 def test_oversized_upload_and_unknown_type(world, settings):
     api = world.patient.api
     url = f"/api/profiles/{world.patient.person_id}/documents"
@@ -268,7 +298,7 @@ def test_oversized_upload_and_unknown_type(world, settings):
     r = api.post(url, data={"title": "Gros"}, files={"file": ("gros.pdf", big, "application/pdf")})
     assert r.status_code == 413
     r = api.post(url, data={"title": "X", "type_code": "99999-9"},
-                 files={"file": ("a.pdf", PDF, "application/pdf")})
+                 files={"file": ("a.pdf", pdf(), "application/pdf")})
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "type_code"
 
 
@@ -305,7 +335,7 @@ def test_feed_refuses_wrong_traits_and_unqualified_identity(world, make_api, run
     form = {"ins": row["nir"], "birth_name": "AUTRE", "first_name": row["first_name"],
             "birth_date": str(row["birth_date"]), "sex": row["sex"], "type_code": "11488-4",
             "title": "x", "care_date": "2026-10-01"}
-    r = gp.api.post("/api/pro/documents", data=form, files={"file": ("a.pdf", PDF, "application/pdf")})
+    r = gp.api.post("/api/pro/documents", data=form, files={"file": ("a.pdf", pdf(), "application/pdf")})
     assert r.status_code == 400 and "birth_name" in r.json()["detail"]
     del wrong
     vali = person_row(identity_status="VALI")
@@ -314,7 +344,7 @@ def test_feed_refuses_wrong_traits_and_unqualified_identity(world, make_api, run
     import_persons(run, settings, [vali])
     form.update(ins=vali["nir"], birth_name=vali["birth_name"], first_name=vali["first_names"][0],
                 birth_date=vali["birth_date"], sex=vali["sex"])
-    r = gp.api.post("/api/pro/documents", data=form, files={"file": ("a.pdf", PDF, "application/pdf")})
+    r = gp.api.post("/api/pro/documents", data=form, files={"file": ("a.pdf", pdf(), "application/pdf")})
     assert r.status_code == 400 and "QUAL" not in r.text or "qualifiée" in r.json()["detail"]
 
 
@@ -322,7 +352,7 @@ def test_replace_keeps_the_previous_version_and_archive(world):
     gp = world.pros["gp"]
     doc = world.docs["consultation"]
     r = gp.api.post(f"/api/pro/documents/{doc}/replace", data={"title": "Consultation (corrigée)"},
-                    files={"file": ("v2.pdf", PDF, "application/pdf")})
+                    files={"file": ("v2.pdf", pdf(), "application/pdf")})
     assert r.status_code == 201 and r.json()["version"] == 2
     assert world.patient.api.get(f"/api/documents/{doc}").status_code == 404  # replaced
     assert world.pros["radiologist"].api.post(f"/api/pro/documents/{r.json()['id']}/archive").status_code == 404
@@ -332,7 +362,7 @@ def test_replace_keeps_the_previous_version_and_archive(world):
 def test_citizen_deletes_own_upload_but_not_a_professional_document(world):
     api = world.patient.api
     url = f"/api/profiles/{world.patient.person_id}/documents"
-    own = api.post(url, data={"title": "À supprimer"}, files={"file": ("x.pdf", PDF, "application/pdf")}).json()
+    own = api.post(url, data={"title": "À supprimer"}, files={"file": ("x.pdf", pdf(), "application/pdf")}).json()
     assert api.delete(f"/api/documents/{own['id']}").status_code == 204
     assert api.get(f"/api/documents/{own['id']}").status_code == 404
     assert api.delete(f"/api/documents/{world.docs['lab']}").status_code == 409

@@ -9,7 +9,7 @@ import sys
 import uuid
 
 from backend.documents.services import blob_store
-from tests.docworld import PDF
+from tests.docworld import pdf
 from tests.factories import import_persons, person_row
 
 
@@ -23,7 +23,7 @@ def carnet(settings, *args):
 def test_import_documents_reports_each_entry(tmp_path, run, settings, make_api):
     row = person_row()
     import_persons(run, settings, [row])
-    (tmp_path / "remboursements.pdf").write_bytes(PDF)
+    (tmp_path / "remboursements.pdf").write_bytes(pdf())
     (tmp_path / "virus.pdf").write_bytes(b"MZ" + b"\0" * 100)
     base = {"ins": row["nir"], "birth_name": row["birth_name"], "first_name": row["first_names"][0],
             "birth_date": row["birth_date"], "sex": row["sex"], "type_code": "11488-4",

@@ -7,7 +7,7 @@ import io
 import json
 import zipfile
 
-from tests.docworld import PDF
+from tests.docworld import pdf
 from tests.factories import PASSWORD, activated_citizen
 
 
@@ -16,7 +16,7 @@ def test_export_zip_has_a_manifest_that_matches_the_files(make_api, run, setting
     url = f"/api/profiles/{citizen.person_id}/documents"
     for title in ("Ordonnance papier", "Vaccins"):
         assert citizen.api.post(url, data={"title": title},
-                                files={"file": ("scan.pdf", PDF, "application/pdf")}).status_code == 201
+                                files={"file": ("scan.pdf", pdf(), "application/pdf")}).status_code == 201
     r = citizen.api.get(f"/api/profiles/{citizen.person_id}/export")
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(r.content))

@@ -9,7 +9,13 @@ from pathlib import Path
 from backend.core.errors import CarnetError
 from backend.core.settings import Settings
 from backend.documents.sanitise import sanitise_upload
-from backend.documents.services import _store_document, check_type, fold, identify_patient
+from backend.documents.services import (
+    _store_document,
+    check_type,
+    fold,
+    identify_patient,
+    refuse_duplicate,
+)
 
 
 async def import_documents(settings: Settings, manifest: Path) -> list[dict]:
@@ -32,6 +38,7 @@ async def import_documents(settings: Settings, manifest: Path) -> list[dict]:
             if manifest.parent.resolve() not in path.parents:
                 raise ValueError("file outside the manifest's folder")
             clean = sanitise_upload(path.read_bytes(), path.name, settings.max_document_bytes)
+            await refuse_duplicate(person["id"], clean.data)
             values = {
                 "person": person["id"], "type_code": entry["type_code"], "category": type_info["category"],
                 "title": entry["title"], "search_text": fold(entry["title"]),

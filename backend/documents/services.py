@@ -113,14 +113,19 @@ def public(row: dict, scope: DocumentScope | None = None) -> dict:
 
 async def _audit(actor: Actor, scope: DocumentScope, action: str, resource: str = "",
                  outcome: str = "allowed", purpose: str = "") -> None:
-    """Record any access by someone other than the citizen themself."""
+    """Record any access by someone other than the citizen themself ("X for Y" when on behalf)."""
     if scope.kind == "self":
         return
     kind = {"pro": "emergency" if scope.basis == "emergency" else "pro"}.get(scope.kind, scope.kind)
+    on_behalf = None
+    if scope.kind in ("delegate", "parent"):
+        owner = await database.fetch(
+            "SELECT first_name, birth_name FROM insured_person WHERE id = {}", scope.person_id)
+        on_behalf = f"{owner[0]['first_name']} {owner[0]['birth_name']}"
     await history.record(scope.person_id, actor_kind=kind,
                          actor_id=actor.professional_id or actor.person_id,
                          actor_label=await display_name(actor), action=action, resource=resource,
-                         outcome=outcome, purpose=purpose)
+                         outcome=outcome, purpose=purpose, on_behalf_of=on_behalf)
 
 
 async def list_documents(
@@ -252,6 +257,21 @@ class _Raced(Exception):
     """Another request with the same idempotency key committed first."""
 
 
+async def refuse_duplicate(person_id: UUID, data: bytes) -> None:
+    """The same file already in the record (and not deleted) is a duplicate: 409 naming it."""
+    digest = hashlib.sha256(data).hexdigest()
+    rows = await database.fetch(
+        "SELECT title, care_date FROM document WHERE person = {} AND sha256 = {} AND status = 'active'",
+        person_id, digest)
+    if rows:
+        title, when = rows[0]["title"], rows[0]["care_date"]
+        raise Conflict(
+            f"Ce fichier est déjà dans le dossier : « {title} » du {when:%d/%m/%Y}.",
+            detail_en=f"This file is already in the record: '{title}' of {when:%Y-%m-%d}.",
+            errors=[{"field": "file", "rule": "duplicate", "message": "document déjà présent"}],
+        )
+
+
 async def _sanitised(settings: Settings, data: bytes, filename: str | None):
     if filename and is_suspicious_filename(filename):
         raise InvalidRequest(
@@ -287,6 +307,7 @@ async def add_citizen_document(
     if (existing := await _replayed(receipt, request_hash)) is not None:
         return await _public_by_id(existing)
     clean = await _sanitised(settings, data, filename)
+    await refuse_duplicate(person_id, clean.data)
     name = await display_name(actor)
     if scope.kind != "self":
         owner = await InsuredPerson.select(InsuredPerson.first_name, InsuredPerson.birth_name).where(
@@ -399,6 +420,7 @@ async def feed_document(
     if (existing := await _replayed(receipt, request_hash)) is not None:
         return await _public_by_id(existing)
     clean = await _sanitised(settings, data, filename)
+    await refuse_duplicate(person["id"], clean.data)
     pro = await _pro_row(actor.professional_id)
     values = {
         "person": person["id"], "type_code": type_code, "category": entry["category"], "title": title,

@@ -78,7 +78,11 @@ async def seed_documents(env: dict[str, str], count: int) -> None:
 
 async def feed_load(url: str, cookies: str, seconds: float, workers: int) -> tuple[int, int]:
     """Post 100 KB PDFs from ``workers`` concurrent clients; return (accepted, errors)."""
-    pdf = demo.sample_pdf("X" * 100_000)
+    seq = iter(range(10**9))
+    padding = "X" * 100_000
+
+    def next_pdf() -> bytes:  # distinct files: the record refuses duplicates
+        return demo.sample_pdf(f"{next(seq):08d} {padding}")
     row = {"ins": demo.CAMILLE, "birth_name": "INVENTÉE", "first_name": "Camille", "birth_date": "1984-05-12",
            "sex": "F", "type_code": "11502-2", "title": "Bilan de charge", "care_date": "2026-10-01"}
     csrf = next(c.split("=", 1)[1] for c in cookies.split("; ") if c.startswith("carnet_csrf="))
@@ -91,7 +95,7 @@ async def feed_load(url: str, cookies: str, seconds: float, workers: int) -> tup
         async with httpx.AsyncClient(base_url=url, timeout=60) as client:
             while time.monotonic() < deadline:
                 r = await client.post("/api/pro/documents", data=row, headers=headers,
-                                      files={"file": ("bilan.pdf", pdf, "application/pdf")})
+                                      files={"file": ("bilan.pdf", next_pdf(), "application/pdf")})
                 if r.status_code == 201:
                     done += 1
                 else:
