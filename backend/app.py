@@ -76,13 +76,12 @@ async def health() -> Response:
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application for ``settings`` (read from the environment by default)."""
     settings = settings or load_settings()
-    engine = database.configure_engine(settings.database_url)
 
     async def on_startup() -> None:
-        await database.start(engine)
+        await database.start(database.configure_engine(settings.database_url))
 
     async def on_shutdown() -> None:
-        await database.stop(engine)
+        await database.stop(database.get_engine())
 
 
     app = Litestar(

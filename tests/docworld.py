@@ -104,7 +104,7 @@ def build_world(main, run, settings) -> World:
     ends = (datetime.now(UTC) + timedelta(days=5)).isoformat()
     for key, scopes in (("caregiver", ["read_documents", "add_documents"]),
                         ("card_only", ["present_card"]), ("revoked", ["read_documents"])):
-        citizen = activated_citizen(make_api, run, settings)
+        citizen = activated_citizen(make_api, run, settings, birth_name="AIDANT")
         d = api.post(f"/api/profiles/{pid}/delegations", json={"label": key, "scopes": scopes,
                                                                "ends_at": ends}).json()
         assert citizen.api.post("/api/delegations/accept", json={"code": d["invitation_code"]}).status_code == 200

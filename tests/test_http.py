@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from backend.app import create_app
 from tests.factories import activated_citizen
 
 SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "openapi.json"
@@ -68,8 +67,7 @@ def test_session_cookie_flags(make_api, run, settings):
     cookie = r.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
     assert "Secure" not in cookie  # plain-HTTP local development only
-    secure = create_app(__import__("dataclasses").replace(settings, public_url="https://carnet.example"))
-    assert secure.state.settings.secure_cookies
+    assert __import__("dataclasses").replace(settings, public_url="https://carnet.example").secure_cookies
 
 
 def test_openapi_matches_committed_schema(api):

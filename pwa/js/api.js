@@ -1,4 +1,5 @@
-// JSON client for the Carnet API: CSRF header, language, problem documents.
+// JSON client for the Carnet API: CSRF header, language, problem documents;
+// multipart uploads with progress (XMLHttpRequest).
 
 import { acceptLanguage, t } from "./i18n.js";
 
@@ -82,18 +83,67 @@ export async function request(method, path, { body, auth = true, raw = false } =
     }
   }
   if (!response.ok) {
-    const retry = Number.parseInt(response.headers.get("retry-after") || "", 10);
-    const err = new ApiError({
-      status: response.status,
-      title: data?.title,
-      detail: data?.detail || t("error.generic", { status: response.status }),
-      errors: data?.errors,
-      retryAfter: Number.isFinite(retry) ? retry : 0,
-    });
-    if (response.status === 401 && auth && unauthorizedHandler) unauthorizedHandler(err);
-    throw err;
+    throw failure(response.status, data, response.headers.get("retry-after"), auth);
   }
   return raw ? { data, response } : data;
+}
+
+/** The ApiError of a failed answer; a 401 on an authenticated call ends the session. */
+function failure(status, data, retryAfter, auth) {
+  const retry = Number.parseInt(retryAfter || "", 10);
+  const err = new ApiError({
+    status,
+    title: data?.title,
+    detail: data?.detail || t(status === 413 ? "error.too_large" : "error.generic", { status }),
+    errors: data?.errors,
+    retryAfter: Number.isFinite(retry) ? retry : 0,
+  });
+  if (status === 401 && auth && unauthorizedHandler) unauthorizedHandler(err);
+  return err;
+}
+
+/**
+ * POST a multipart form with XMLHttpRequest, to report upload progress.
+ * onProgress(fraction 0..1) is called while the body is sent. The
+ * Idempotency-Key header makes a retry of the same upload safe.
+ */
+export async function upload(path, formData, { idempotencyKey, onProgress } = {}) {
+  const token = await csrfToken();
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    xhr.withCredentials = true;
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("Accept-Language", acceptLanguage());
+    if (token) xhr.setRequestHeader("x-csrf-token", token);
+    if (idempotencyKey) xhr.setRequestHeader("Idempotency-Key", idempotencyKey);
+    if (onProgress) {
+      xhr.upload.addEventListener("progress", (event) => {
+        if (event.lengthComputable && event.total > 0) onProgress(event.loaded / event.total);
+      });
+    }
+    xhr.addEventListener("load", () => {
+      let data = null;
+      if ((xhr.getResponseHeader("content-type") || "").includes("json")) {
+        try {
+          data = JSON.parse(xhr.responseText);
+        } catch {
+          data = null;
+        }
+      }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        onProgress?.(1);
+        resolve(data);
+      } else {
+        reject(failure(xhr.status, data, xhr.getResponseHeader("retry-after"), true));
+      }
+    });
+    const offline = () => reject(new ApiError({ status: 0, detail: t("error.network"), network: true }));
+    xhr.addEventListener("error", offline);
+    xhr.addEventListener("abort", offline);
+    xhr.addEventListener("timeout", offline);
+    xhr.send(formData);
+  });
 }
 
 export const api = {

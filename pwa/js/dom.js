@@ -42,6 +42,11 @@ const ICONS = {
   qr: "M4 4h6v6H4zM14 4h6v6h-6zM4 14h6v6H4zM14 14h2v2h-2zM18 18h2v2h-2zM14 18h2M18 14h2",
   chevron: "M9 6l6 6-6 6",
   logout: "M15 4h4a1 1 0 0 1 1 1v14a1 1 0 0 1-1 1h-4M10 17l5-5-5-5M15 12H3",
+  doc: "M6 3h8l5 5v12a1 1 0 0 1-1 1H6a1 1 0 0 1-1-1V4a1 1 0 0 1 1-1zm8 0v5h5M8 13h8M8 17h6",
+  lock: "M6 11h12v10H6zM8 11V7a4 4 0 0 1 8 0v4",
+  camera: "M4 7h3l2-3h6l2 3h3a1 1 0 0 1 1 1v11a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1V8a1 1 0 0 1 1-1zm8 10a4 4 0 1 0 0-8 4 4 0 0 0 0 8z",
+  upload: "M12 16V4m-5 5 5-5 5 5M4 16v3a1 1 0 0 0 1 1h14a1 1 0 0 0 1-1v-3",
+  bell: "M6 16V11a6 6 0 0 1 12 0v5l2 2H4zM10 20a2 2 0 0 0 4 0",
 };
 
 /** A decorative line icon (hidden from assistive technologies). */
@@ -166,6 +171,37 @@ export function holdFor(button, err) {
   const seconds = Math.min(err.retryAfter, 900);
   button.disabled = true;
   setTimeout(() => { button.disabled = false; }, seconds * 1000);
+}
+
+/**
+ * A button that asks for confirmation inline before running action();
+ * errors of the action are shown next to it.
+ */
+export function confirmAction({ label, ariaLabel, question, confirmText, action, id }) {
+  const alert = alertBox("");
+  alert.removeAttribute("id");
+  const open = h("button", { type: "button", id, class: "btn btn-danger-quiet", "aria-label": ariaLabel }, label);
+  const yes = h("button", { type: "button", class: "btn btn-danger" }, confirmText);
+  const no = h("button", { type: "button", class: "btn btn-quiet" }, t("common.cancel"));
+  const box = h("div", { class: "confirm", hidden: true }, h("p", {}, question), h("div", { class: "actions" }, yes, no));
+  open.addEventListener("click", () => {
+    box.hidden = false;
+    open.hidden = true;
+    yes.focus();
+  });
+  no.addEventListener("click", () => {
+    box.hidden = true;
+    open.hidden = false;
+    open.focus();
+  });
+  yes.addEventListener("click", () => busy(yes, async () => {
+    try {
+      await action();
+    } catch (err) {
+      showError(alert, err);
+    }
+  }));
+  return h("div", { class: "list-actions" }, open, box, alert);
 }
 
 /** A definition list from [label, value] pairs (empty values skipped). */

@@ -1,7 +1,9 @@
 // #/security: passkeys, password + TOTP, connected devices, logout everywhere.
 
 import { api } from "../api.js";
-import { alertBox, badge, busy, h, heading, showError } from "../dom.js";
+import {
+  alertBox, badge, busy, confirmAction, h, heading, showError,
+} from "../dom.js";
 import { formatDateTime, t } from "../i18n.js";
 import { passkeyForm, passwordForms } from "./enroll.js";
 
@@ -12,34 +14,6 @@ export function deviceName(ua) {
   const os = [["Android", "Android"], ["iPhone", "iOS"], ["iPad", "iPadOS"], ["Windows", "Windows"],
     ["Mac OS X", "macOS"], ["CrOS", "ChromeOS"], ["Linux", "Linux"]].find(([k]) => ua.includes(k))?.[1];
   return browser && os ? t("sec.sessions.device", { browser, os }) : ua.slice(0, 80);
-}
-
-/** A button that asks for confirmation inline before running action(). */
-function confirmAction({ label, ariaLabel, question, confirmText, action }) {
-  const alert = alertBox("");
-  alert.removeAttribute("id");
-  const open = h("button", { type: "button", class: "btn btn-danger-quiet", "aria-label": ariaLabel }, label);
-  const yes = h("button", { type: "button", class: "btn btn-danger" }, confirmText);
-  const no = h("button", { type: "button", class: "btn btn-quiet" }, t("common.cancel"));
-  const box = h("div", { class: "confirm", hidden: true }, h("p", {}, question), h("div", { class: "actions" }, yes, no));
-  open.addEventListener("click", () => {
-    box.hidden = false;
-    open.hidden = true;
-    yes.focus();
-  });
-  no.addEventListener("click", () => {
-    box.hidden = true;
-    open.hidden = false;
-    open.focus();
-  });
-  yes.addEventListener("click", () => busy(yes, async () => {
-    try {
-      await action();
-    } catch (err) {
-      showError(alert, err);
-    }
-  }));
-  return h("div", { class: "list-actions" }, open, box, alert);
 }
 
 export async function render(ctx) {
