@@ -90,14 +90,14 @@ class DocumentScope:
 
 _PRO_BASIS_SQL = (
     "SELECT p.profession_code, "
-    "(SELECT COUNT(*) FROM professional_block b WHERE b.person = {} AND b.professional = p.id) AS blocked, "
+    "EXISTS (SELECT 1 FROM professional_block b WHERE b.person = {} AND b.professional = p.id) AS blocked, "
     "(SELECT MIN(c.role) FROM care_relation c WHERE c.person = {} AND c.professional = p.id "
     " AND c.revoked_at IS NULL) AS role, "
-    "(SELECT COUNT(*) FROM temporary_access t WHERE t.person = {} AND t.redeemed_by = p.id "
+    "EXISTS (SELECT 1 FROM temporary_access t WHERE t.person = {} AND t.redeemed_by = p.id "
     " AND t.revoked_at IS NULL AND t.expires_at > {}) AS temporary, "
-    "(SELECT COUNT(*) FROM emergency_access e WHERE e.person = {} AND e.professional = p.id "
+    "EXISTS (SELECT 1 FROM emergency_access e WHERE e.person = {} AND e.professional = p.id "
     " AND e.expires_at > {}) AS emergency, "
-    "(SELECT COUNT(*) FROM document d WHERE d.person = {} AND d.author_professional = p.id) AS authored "
+    "EXISTS (SELECT 1 FROM document d WHERE d.person = {} AND d.author_professional = p.id) AS authored "
     "FROM professional p WHERE p.id = {} "
     "AND EXISTS (SELECT 1 FROM insured_person x WHERE x.id = {} AND x.closed_at IS NULL)"
 )

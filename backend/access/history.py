@@ -78,7 +78,12 @@ async def record(
         if actor_kind in ACTOR_WORDS and outcome == "allowed":
             await _notify_first_access(person_id, event)
         prev = last[0]["hash"] if last else GENESIS
-        await AccessEvent.insert(AccessEvent(**event, prev_hash=prev, hash=event_hash(prev, event)))
+        await database.execute(
+            "INSERT INTO access_event (person, actor_kind, actor_id, actor_label, on_behalf_of, action, "
+            "resource, purpose, outcome, created_at, prev_hash, hash) "
+            "VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+            *(event[k] for k in _HASHED), prev, event_hash(prev, event),
+        )
 
 
 async def _notify_first_access(person_id: UUID, event: dict) -> None:

@@ -42,7 +42,6 @@ from backend.core.errors import Conflict, InvalidCredentials, InvalidRequest, No
 from backend.core.settings import Settings
 from backend.identity.identifiers import normalise_nir
 from backend.identity.tables import ActivationCode, InsuredPerson
-from backend.professionals.tables import Professional
 
 ENROLL_TTL = timedelta(minutes=15)
 TOTP_STEP_TTL = timedelta(minutes=5)
@@ -332,15 +331,14 @@ async def totp_login(settings: Settings, actor: Actor, code: str, device: str) -
 
 
 async def display_name(actor: Actor) -> str:
+    """"First name LAST NAME" of the citizen or professional behind the actor."""
     if actor.person_id:
-        p = await InsuredPerson.select(InsuredPerson.first_name, InsuredPerson.birth_name).where(
-            InsuredPerson.id == actor.person_id
-        ).first()
-        return f"{p['first_name']} {p['birth_name']}"
-    pro = await Professional.select(Professional.first_name, Professional.last_name).where(
-        Professional.id == actor.professional_id
-    ).first()
-    return f"{pro['first_name']} {pro['last_name']}"
+        rows = await database.fetch(
+            "SELECT first_name, birth_name AS last_name FROM insured_person WHERE id = {}", actor.person_id)
+    else:
+        rows = await database.fetch(
+            "SELECT first_name, last_name FROM professional WHERE id = {}", actor.professional_id)
+    return f"{rows[0]['first_name']} {rows[0]['last_name']}"
 
 
 async def _store_challenge(purpose: str, challenge: bytes, account: UUID | None) -> UUID:

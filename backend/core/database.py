@@ -207,6 +207,12 @@ async def fetch(sql: str, *args: Any) -> list[dict]:
         return [dict(r) for r in await conn.fetch(compiled, *args)]
 
 
+async def execute(sql: str, *args: Any) -> list[dict]:
+    """Run a hand-written write (``{}`` placeholders) in the current or a new write transaction."""
+    async with get_engine().transaction():
+        return await fetch(sql, *args)
+
+
 def transaction():
     """A short write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
     return get_engine().transaction()
