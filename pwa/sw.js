@@ -2,7 +2,7 @@
 // the OpenAPI schema and the health check always go to the network and are
 // never stored in CacheStorage. Bump VERSION when a shell file changes.
 
-const VERSION = "v1";
+const VERSION = "v2";
 const SHELL_CACHE = `carnet-shell-${VERSION}`;
 const CACHE_PREFIX = "carnet-";
 
@@ -15,15 +15,19 @@ const SHELL = [
   "/js/api.js",
   "/js/dom.js",
   "/js/i18n.js",
+  "/js/patients.js",
   "/js/router.js",
   "/js/store.js",
   "/js/webauthn.js",
   "/js/views/activate.js",
   "/js/views/card.js",
   "/js/views/delegations.js",
+  "/js/views/documents.js",
   "/js/views/enroll.js",
   "/js/views/home.js",
   "/js/views/login.js",
+  "/js/views/patient.js",
+  "/js/views/privacy.js",
   "/js/views/pro.js",
   "/js/views/security.js",
   "/icons/favicon-32.png",

@@ -141,6 +141,8 @@ def test_refused_actor_matrix(world):
         r = client.request(method, url, **kwargs)
         assert r.status_code in (403, 404), f"{label}: {method} {url} -> {r.status_code}"
         assert r.headers["content-type"].startswith(PROBLEM)
+    refused = world.patient.api.get(f"/api/profiles/{pid}/access-history", params={"outcome": "refused"}).json()
+    assert {"blocked", "no care relationship"} <= {e["purpose"] for e in refused}
 
 
 def test_expired_and_revoked_temporary_codes(world, main_client):

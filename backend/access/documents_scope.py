@@ -118,6 +118,15 @@ async def pro_basis(professional_id: UUID, person_id: UUID) -> tuple[str | None,
     return basis, r["profession_code"], False
 
 
+async def _record_refusal(actor: Actor, person_id: UUID, reason: str) -> None:
+    from backend.access import history
+    from backend.accounts.services import display_name
+
+    await history.record(person_id, actor_kind="pro", actor_id=actor.professional_id,
+                         actor_label=await display_name(actor), action="documents.access",
+                         outcome="refused", purpose=reason)
+
+
 async def document_scope(actor: Actor, person_id: UUID, *, write: bool = False) -> DocumentScope:
     """Resolve the actor's rights on a person's documents.
 
@@ -125,8 +134,10 @@ async def document_scope(actor: Actor, person_id: UUID, *, write: bool = False) 
         NotFound: no right at all (another person, blocked, no basis, revoked delegation).
     """
     if actor.is_pro:
-        basis, profession, _blocked = await pro_basis(actor.professional_id, person_id)
+        basis, profession, blocked = await pro_basis(actor.professional_id, person_id)
         if basis is None:
+            if profession:  # the record exists: the refused attempt goes into its history
+                await _record_refusal(actor, person_id, "blocked" if blocked else "no care relationship")
             raise NotFound()
         return DocumentScope(person_id, "pro", can_add=basis != "author",
                              professional_id=actor.professional_id, basis=basis,

@@ -8,9 +8,13 @@ import * as router from "./router.js";
 import * as store from "./store.js";
 import * as activateView from "./views/activate.js";
 import * as cardView from "./views/card.js";
+import * as patients from "./patients.js";
 import * as delegationsView from "./views/delegations.js";
+import * as documentsView from "./views/documents.js";
 import * as homeView from "./views/home.js";
 import * as loginView from "./views/login.js";
+import * as patientView from "./views/patient.js";
+import * as privacyView from "./views/privacy.js";
 import * as proView from "./views/pro.js";
 import * as securityView from "./views/security.js";
 
@@ -23,20 +27,25 @@ const ROUTES = {
   activate: { view: activateView, access: "public" },
   home: { view: homeView, access: "citizen", offline: true },
   card: { view: cardView, access: "citizen", offline: true },
+  documents: { view: documentsView, access: "citizen" },
+  privacy: { view: privacyView, access: "citizen" },
   delegations: { view: delegationsView, access: "citizen" },
   security: { view: securityView, access: "user" },
   pro: { view: proView, access: "pro" },
+  patient: { view: patientView, access: "pro" },
 };
 
+// [route, label key, icon, other routes of the same section]
 const NAV = {
   citizen: [
     ["home", "nav.home", "home"],
     ["card", "nav.card", "card"],
-    ["delegations", "nav.delegations", "people"],
+    ["documents", "nav.documents", "doc"],
+    ["privacy", "nav.privacy", "lock", ["delegations"]],
     ["security", "nav.security", "shield"],
   ],
   pro: [
-    ["pro", "nav.pro", "check"],
+    ["pro", "nav.pro", "check", ["patient"]],
     ["security", "nav.security", "shield"],
   ],
 };
@@ -113,6 +122,7 @@ function setOffline(offline) {
 }
 
 async function endSession() {
+  patients.forgetAll();
   await store.clearSnapshots();
   state.me = null;
   state.profileId = null;
@@ -191,11 +201,11 @@ function syncShell(routeName) {
   document.body.classList.toggle("has-nav", loggedIn);
   const items = loggedIn ? NAV[me.kind] || [] : [];
   el.navList.replaceChildren(
-    ...items.map(([route, key, ico]) => h("li", {},
+    ...items.map(([route, key, ico, section = []]) => h("li", {},
       h("a", {
         href: `#/${route}`,
         class: "nav-link",
-        "aria-current": route === routeName ? "page" : null,
+        "aria-current": route === routeName ? "page" : section.includes(routeName) ? "true" : null,
       }, icon(ico), h("span", { class: "nav-label" }, t(key))))),
   );
   el.brand.setAttribute("href", me ? `#/${homeOf(me)}` : "#/login");
@@ -324,6 +334,7 @@ async function renderRoute({ focus = true } = {}) {
 
 /** After a successful login or activation: fresh state, then the home page. */
 async function loggedIn(message) {
+  patients.forgetAll();
   await store.clearSnapshots();
   state.profileId = null;
   rememberProfile(null);

@@ -1,13 +1,14 @@
-// #/delegations: entrust the card to a trusted person, accept an invitation,
-// and the access history of the profile shown.
+// #/delegations: entrust the card (and, if chosen, the documents) to a
+// trusted person, and accept an invitation. The access history is on #/privacy.
 
 import { api } from "../api.js";
 import {
   alertBox, badge, busy, clearErrors, field, h, heading, invalid, showError,
 } from "../dom.js";
-import { formatDate, formatDateTime, t, tOr } from "../i18n.js";
+import { formatDate, t } from "../i18n.js";
 
 const STATE_TONES = { pending: "warning", active: "success", expired: "neutral", revoked: "error" };
+const SCOPES = ["present_card", "read_documents", "add_documents", "messaging"];
 const MAX_DAYS = 365;
 
 function isoDay(date) {
@@ -47,14 +48,16 @@ function createSection(ctx, self, reload) {
     value: isoDay(addDays(30)),
     attrs: { min: isoDay(addDays(1)), max: isoDay(addDays(MAX_DAYS - 1)) },
   });
-  const scope = h("input", {
-    type: "checkbox", id: "scope-present-card", name: "scopes", value: "present_card", checked: true,
+  const boxes = SCOPES.map((s) => h("input", {
+    type: "checkbox", id: `scope-${s.replace(/_/g, "-")}`, name: "scopes", value: s, checked: s === "present_card",
     "aria-describedby": "scope-present-card-error",
-  });
+  }));
+  const scope = boxes[0];
   const scopes = h("fieldset", { class: "fieldset" },
     h("legend", {}, t("deleg.scopes")),
     h("p", { id: "scope-present-card-error", class: "field-error", hidden: true }),
-    h("div", { class: "checkbox" }, scope, h("label", { for: "scope-present-card" }, t("deleg.scope.present_card"))));
+    ...boxes.map((box) => h("div", { class: "checkbox" },
+      box, h("label", { for: box.id }, t(`deleg.scope.${box.value}`)))));
   const submit = h("button", { type: "submit", class: "btn btn-primary" }, t("deleg.create.submit"));
   const form = h("form", { id: "delegation-form", class: "form", novalidate: true },
     alert, labelField, endField, scopes, submit);
@@ -71,17 +74,19 @@ function createSection(ctx, self, reload) {
     if (!endsAt || endsAt <= new Date() || endsAt > addDays(MAX_DAYS)) {
       return invalid(alert, end, t("deleg.end.error"));
     }
-    if (!scope.checked) return invalid(alert, scope, t("deleg.scopes.error"));
+    const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
+    if (!chosen.length) return invalid(alert, scope, t("deleg.scopes.error"));
     await busy(submit, async () => {
       try {
         const out = await api.post(`/api/profiles/${self.id}/delegations`, {
           label: label.value.trim(),
-          scopes: ["present_card"],
+          scopes: chosen,
           ends_at: endsAt.toISOString(),
         });
         const who = label.value.trim();
         form.reset();
         end.value = isoDay(addDays(30));
+        for (const box of boxes) box.checked = box === scope;
         result.replaceChildren(h("div", { class: "notice notice-success" },
           h("h3", { id: "invitation-title", tabindex: "-1" }, t("deleg.code.title")),
           h("p", { class: "invitation-code", id: "invitation-code-value" }, out.invitation_code),
@@ -200,37 +205,9 @@ function acceptSection(ctx) {
       : h("p", { class: "muted" }, t("deleg.entrusted.empty")));
 }
 
-function historySection(profile, events) {
-  const list = events.length
-    ? h("ol", { class: "history" },
-      ...events.map((e) => h("li", { class: "list-item history-item", "data-outcome": e.outcome },
-        h("div", { class: "list-main" },
-          h("p", { class: "list-title" },
-            tOr(`action.${e.action}`, e.action), " ",
-            badge(tOr(`outcome.${e.outcome}`, e.outcome), e.outcome === "allowed" ? "success" : "error")),
-          h("p", {}, h("time", { datetime: e.created_at }, formatDateTime(e.created_at))),
-          h("p", { class: "muted" },
-            t("history.by", { name: e.actor_label }),
-            e.actor_kind ? ` (${tOr(`actor.${e.actor_kind}`, e.actor_kind)})` : ""),
-          e.on_behalf_of ? h("p", { class: "muted" }, t("history.on_behalf_of", { name: e.on_behalf_of })) : null,
-          e.purpose ? h("p", { class: "muted" }, t("history.reason", { reason: e.purpose })) : null))))
-    : h("p", { class: "muted" }, t("history.empty"));
-  return h("section", { class: "section panel", "aria-labelledby": "history-title" },
-    h("h2", { id: "history-title" }, t("history.title.for", { name: profileName(profile) })),
-    h("p", { class: "muted" }, t("history.intro")),
-    list);
-}
-
 export async function render(ctx) {
   const self = ctx.selfProfile();
-  const shown = ctx.profile();
-  // History is available for one's own profile and one's children.
-  const historyProfile = shown && ["self", "parent"].includes(shown.relation) ? shown : self;
-
-  const [delegations, events] = await Promise.all([
-    self ? api.get(`/api/profiles/${self.id}/delegations`) : Promise.resolve([]),
-    historyProfile ? api.get(`/api/profiles/${historyProfile.id}/access-history`) : Promise.resolve([]),
-  ]);
+  const delegations = self ? await api.get(`/api/profiles/${self.id}/delegations`) : [];
 
   const listTitle = h("h2", { id: "delegations-title", tabindex: "-1" }, t("deleg.list.title"));
   const listBox = h("div", { id: "delegations-list" });
@@ -254,5 +231,5 @@ export async function render(ctx) {
     self ? createSection(ctx, self, reload) : null,
     self ? h("section", { class: "section panel", "aria-labelledby": "delegations-title" }, listTitle, listBox) : null,
     acceptSection(ctx),
-    historyProfile ? historySection(historyProfile, events) : null);
+    h("p", {}, h("a", { href: "#/privacy", class: "link-arrow" }, t("deleg.history_link"))));
 }

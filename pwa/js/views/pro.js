@@ -1,10 +1,12 @@
-// #/pro: the professional's identity and the card check (presentation token).
+// #/pro: the professional's identity, finding a patient (INS and traits, or
+// a code the patient shared) and the card check (presentation token).
 
 import { api } from "../api.js";
 import {
   alertBox, badge, busy, clearErrors, facts, field, h, heading, invalid, showError,
 } from "../dom.js";
-import { formatDate, formatNir, t, tOr } from "../i18n.js";
+import { formatDate, formatDateTime, formatNir, t, tOr } from "../i18n.js";
+import * as patients from "../patients.js";
 
 function period(start, end) {
   if (start && end) return t("common.from_to", { start: formatDate(start), end: formatDate(end) });
@@ -54,6 +56,142 @@ function verifiedCard(result) {
       h("p", {}, result.amc.third_party_payment_active
         ? badge(t("card.amc.tpp_active"), "success") : badge(t("card.amc.tpp_inactive"), "neutral"))]
       : h("p", { class: "muted" }, t("card.amc.none")));
+}
+
+/** The access basis of a professional to a patient, as a badge. */
+export function basisBadge(patient) {
+  if (!patient?.basis) return badge(t("patient.basis.none"), "warning");
+  const text = tOr(`patient.basis.${patient.basis}`, patient.basis);
+  return badge(patient.until ? `${text} — ${t("common.until", { date: formatDateTime(patient.until) })}` : text,
+    patient.basis === "emergency" ? "error" : "success");
+}
+
+/** Sex as two radio buttons in a fieldset; returns {fieldset, value()}. */
+export function sexChoice(prefix, value) {
+  const radios = ["F", "M"].map((sex) => h("input", {
+    type: "radio", id: `${prefix}-${sex}`, name: prefix, value: sex, checked: value === sex,
+    "aria-describedby": `${prefix}-error`,
+  }));
+  const fieldset = h("fieldset", { class: "fieldset", id: prefix },
+    h("legend", {}, t("card.sex")),
+    h("p", { id: `${prefix}-error`, class: "field-error", hidden: true }),
+    h("div", { class: "radio-row" }, ...radios.map((r) => h("div", { class: "checkbox" },
+      r, h("label", { for: r.id }, t(`card.sex.${r.value}`))))));
+  const error = fieldset.querySelector(".field-error");
+  return {
+    fieldset,
+    radios,
+    value: () => radios.find((r) => r.checked)?.value || "",
+    /** Show a client-side error on the choice and focus it. */
+    invalid(alertEl, message) {
+      error.textContent = message;
+      error.hidden = false;
+      alertEl.replaceChildren(h("div", { class: "notice notice-error" }, h("p", { class: "alert-text" }, message)));
+      radios[0].focus();
+      return false;
+    },
+  };
+}
+
+function searchSection(ctx) {
+  const alert = alertBox("search-alert");
+  const result = h("div", { id: "search-result" });
+  const insField = field({
+    id: "patient-ins", label: t("patient.ins"), hint: t("patient.ins.hint"), required: true,
+    autocomplete: "off", attrs: { maxlength: "25", spellcheck: "false", autocapitalize: "characters" },
+  });
+  const birthNameField = field({ id: "patient-birth-name", label: t("card.birth_name"), required: true,
+    autocomplete: "off", attrs: { maxlength: "100", spellcheck: "false", autocapitalize: "characters" } });
+  const firstNameField = field({ id: "patient-first-name", label: t("patient.first_name"),
+    hint: t("patient.first_name.hint"), required: true, autocomplete: "off",
+    attrs: { maxlength: "100", spellcheck: "false" } });
+  const birthDateField = field({ id: "patient-birth-date", label: t("card.birth_date"), type: "date",
+    required: true });
+  const sex = sexChoice("patient-sex");
+  const submit = h("button", { type: "submit", class: "btn btn-primary" }, t("patient.search.submit"));
+  const form = h("form", { id: "patient-search-form", class: "form", novalidate: true },
+    alert, insField, birthNameField, firstNameField, birthDateField, sex.fieldset, submit);
+  const input = (f) => f.querySelector("input");
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    result.replaceChildren();
+    const traits = {
+      ins: input(insField).value.replace(/\s/g, ""),
+      birth_name: input(birthNameField).value.trim(),
+      first_name: input(firstNameField).value.trim(),
+      birth_date: input(birthDateField).value,
+      sex: sex.value(),
+    };
+    for (const [key, f] of [["ins", insField], ["birth_name", birthNameField], ["first_name", firstNameField]]) {
+      if (!traits[key]) return invalid(alert, input(f), t("error.required"));
+    }
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(traits.birth_date)) return invalid(alert, input(birthDateField), t("error.date"));
+    if (!traits.sex) return sex.invalid(alert, t("patient.sex.required"));
+    await busy(submit, async () => {
+      try {
+        const out = await api.post("/api/pro/patients/search", traits);
+        patients.remember(out, traits);
+        const name = `${out.first_name} ${out.birth_name}`;
+        result.replaceChildren(h("div", { class: "panel patient-found", id: "patient-found" },
+          h("h3", { id: "patient-found-title", tabindex: "-1" }, name),
+          facts([[t("card.birth_date"), formatDate(out.birth_date)], [t("patient.access"), basisBadge(out)]]),
+          out.basis ? null : h("p", { class: "muted" }, t("patient.basis.none.help")),
+          h("p", {}, h("a", { href: `#/patient/${out.id}`, class: "btn btn-primary" }, t("patient.open")))));
+        ctx.flash(t("patient.found", { name }));
+        result.querySelector("h3").focus();
+      } catch (err) {
+        const first = showError(alert, err, form, {
+          ins: "patient-ins", birth_name: "patient-birth-name", first_name: "patient-first-name",
+          birth_date: "patient-birth-date",
+        });
+        (first || input(insField)).focus();
+      }
+    });
+    return true;
+  });
+
+  return h("section", { class: "section panel", "aria-labelledby": "search-title" },
+    h("h2", { id: "search-title" }, t("patient.search.title")),
+    h("p", { class: "muted" }, t("patient.search.intro")),
+    form, result);
+}
+
+function redeemSection(ctx) {
+  const alert = alertBox("redeem-alert");
+  const codeField = field({
+    id: "redeem-code", label: t("patient.redeem.code"), hint: t("patient.redeem.code.hint"), required: true,
+    autocomplete: "off", attrs: { maxlength: "40", spellcheck: "false", autocapitalize: "characters" },
+  });
+  const input = codeField.querySelector("input");
+  const submit = h("button", { type: "submit", class: "btn btn-primary" }, t("patient.redeem.submit"));
+  const form = h("form", { id: "redeem-form", class: "form", novalidate: true }, alert, codeField, submit);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const code = input.value.trim();
+    if (!code) return invalid(alert, input, t("error.required"));
+    await busy(submit, async () => {
+      try {
+        const out = await api.post("/api/pro/temporary-access/redeem", { code });
+        patients.remember(out);
+        ctx.flash(t("patient.redeem.done", {
+          name: `${out.first_name} ${out.birth_name}`, date: formatDateTime(out.until),
+        }), { next: true });
+        ctx.navigate(`patient/${out.id}`);
+      } catch (err) {
+        showError(alert, err, form, { code: "redeem-code" });
+        input.select();
+        input.focus();
+      }
+    });
+    return true;
+  });
+  return h("section", { class: "section panel", "aria-labelledby": "redeem-title" },
+    h("h2", { id: "redeem-title" }, t("patient.redeem.title")),
+    h("p", { class: "muted" }, t("patient.redeem.intro")),
+    form);
 }
 
 export async function render(ctx) {
@@ -110,6 +248,8 @@ export async function render(ctx) {
         [t("pro.national_id"), me.national_id],
         [t("pro.finess"), me.finess],
       ])),
+    redeemSection(ctx),
+    searchSection(ctx),
     h("section", { class: "section panel", "aria-labelledby": "verify-title" },
       h("h2", { id: "verify-title" }, t("pro.verify.title")),
       h("p", { class: "muted" }, t("pro.verify.intro")),
