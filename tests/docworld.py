@@ -70,7 +70,7 @@ def build_world(main, run, settings) -> World:
         return Api(main, lang)
 
     patient = activated_citizen(make_api, run, settings)
-    prow = run(_row_of, patient.person_id)
+    prow = run(row_of, patient.person_id)
     child = person_row(_sex="1", parent_nirs=[patient.nir], birth_date="2014-03-03")
     [res] = import_persons(run, settings, [child])
     world = World(patient=patient, child_id=res.person_id)
@@ -115,7 +115,7 @@ def build_world(main, run, settings) -> World:
     return world
 
 
-async def _row_of(person_id):
+async def row_of(person_id):
     from backend.identity.tables import InsuredPerson
 
     return await InsuredPerson.select().where(InsuredPerson.id == person_id).first()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backend.access import history
-from tests.docworld import PDF, build_world, pdf
+from tests.docworld import PDF, build_world, pdf, row_of
 
 PROBLEM = "application/problem+json"
 
@@ -45,6 +45,14 @@ def test_registered_gp_sees_all_classes_and_masked(world):
 def test_granted_physician_does_not_see_masked_or_unannounced(world):
     seen = titles(world.pros["granted"].api, pro_list(world, "granted"))
     assert seen == ALL - {"Sérologie à masquer"}
+
+
+def test_professional_reads_the_patient_summary_only_with_a_basis(world):
+    pid = world.patient.person_id
+    r = world.pros["gp"].api.get(f"/api/pro/patients/{pid}")
+    assert r.status_code == 200 and r.json()["basis"] == "gp" and r.json()["sex"] in ("M", "F")
+    assert world.pros["stranger"].api.get(f"/api/pro/patients/{pid}").status_code == 404
+    assert world.patient.api.get(f"/api/pro/patients/{pid}").status_code == 403
 
 
 def test_author_without_relationship_sees_only_their_own(world):
@@ -332,14 +340,12 @@ def test_feed_refuses_wrong_traits_and_unqualified_identity(world, make_api, run
     from tests.factories import person_row
 
     gp = world.pros["gp"]
-    row = run(lambda: __import__("tests.docworld", fromlist=["_row_of"])._row_of(world.patient.person_id))
-    wrong = {**row, "birth_name": "AUTRE"}
+    row = run(row_of, world.patient.person_id)
     form = {"ins": row["nir"], "birth_name": "AUTRE", "first_name": row["first_name"],
             "birth_date": str(row["birth_date"]), "sex": row["sex"], "type_code": "11488-4",
             "title": "x", "care_date": "2026-10-01"}
     r = gp.api.post("/api/pro/documents", data=form, files={"file": ("a.pdf", pdf(), "application/pdf")})
     assert r.status_code == 400 and "birth_name" in r.json()["detail"]
-    del wrong
     vali = person_row(identity_status="VALI")
     from tests.factories import import_persons
 
@@ -347,7 +353,7 @@ def test_feed_refuses_wrong_traits_and_unqualified_identity(world, make_api, run
     form.update(ins=vali["nir"], birth_name=vali["birth_name"], first_name=vali["first_names"][0],
                 birth_date=vali["birth_date"], sex=vali["sex"])
     r = gp.api.post("/api/pro/documents", data=form, files={"file": ("a.pdf", pdf(), "application/pdf")})
-    assert r.status_code == 400 and "QUAL" not in r.text or "qualifiée" in r.json()["detail"]
+    assert r.status_code == 400 and "Identité non qualifiée (statut VALI)" in r.json()["detail"]
 
 
 def test_replace_keeps_the_previous_version_and_archive(world):

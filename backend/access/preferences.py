@@ -54,8 +54,8 @@ async def _professional_by_rpps(rpps: str) -> dict:
 
 
 def _pro_public(row: dict) -> dict:
-    return {"professional_id": row["professional"], "name": f"{row['first_name']} {row['last_name']}",
-            "structure": row["structure_name"]}
+    return {"professional_id": row["professional"], "rpps": row["rpps"],
+            "name": f"{row['first_name']} {row['last_name']}", "structure": row["structure_name"]}
 
 
 # --- care team and blocks ----------------------------------------------------------
@@ -63,12 +63,14 @@ def _pro_public(row: dict) -> dict:
 
 async def care_team(actor: Actor, person_id: UUID) -> dict:
     await _managed(actor, person_id)
-    cols = (CareRelation.professional, CareRelation.professional.first_name.as_alias("first_name"),
+    cols = (CareRelation.professional, CareRelation.professional.rpps.as_alias("rpps"),
+            CareRelation.professional.first_name.as_alias("first_name"),
             CareRelation.professional.last_name.as_alias("last_name"),
             CareRelation.professional.structure_name.as_alias("structure_name"))
     relations = await CareRelation.select(*cols, CareRelation.role, CareRelation.created_at).where(
         (CareRelation.person == person_id) & CareRelation.revoked_at.is_null())
-    blocks = await Block.select(Block.professional, Block.professional.first_name.as_alias("first_name"),
+    blocks = await Block.select(Block.professional, Block.professional.rpps.as_alias("rpps"),
+                                Block.professional.first_name.as_alias("first_name"),
                                 Block.professional.last_name.as_alias("last_name"),
                                 Block.professional.structure_name.as_alias("structure_name"),
                                 Block.created_at).where(Block.person == person_id)

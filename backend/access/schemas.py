@@ -54,6 +54,7 @@ class CareRelationIn(Body):
 
 class ProfessionalRef(Out):
     professional_id: UUID
+    rpps: str
     name: str
     structure: str | None
     since: datetime

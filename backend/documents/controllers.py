@@ -137,6 +137,12 @@ class ProDocumentController(Controller):
                           birth_name=person["birth_name"], birth_date=person["birth_date"],
                           basis=None if blocked else basis)
 
+    @get("/patients/{profile_id:uuid}", operation_id="proGetPatient")
+    async def get_patient(self, profile_id: UUID, actor: Actor) -> PatientOut:
+        """A patient you have access to: name, birth date and your access basis."""
+        _require_pro(actor)
+        return msgspec.convert(await services.patient_summary(actor, profile_id), PatientOut)
+
     @get("/patients/{profile_id:uuid}/documents", operation_id="proListDocuments")
     async def list_documents(self, profile_id: UUID, actor: Actor, category: str | None = None,
                              q: str | None = None, page: int = 1, page_size: int = 20) -> DocumentPage:

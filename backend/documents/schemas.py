@@ -13,6 +13,7 @@ from backend.core.schemas import Body, Out
 
 class DocumentOut(Out):
     id: UUID
+    person_id: UUID
     type_code: str
     type_label: str
     category: str
@@ -99,4 +100,5 @@ class PatientOut(Out):
     birth_name: str
     birth_date: date
     basis: str | None
+    sex: str | None = None
     until: datetime | None = None

@@ -47,7 +47,7 @@ COLUMNS = (
 )
 # The list needs no hash or lineage; fewer columns, fewer conversions.
 LIST_COLUMNS = (
-    "id, type_code, category, title, care_date, author_label, structure_name, source, added_by, "
+    "id, person, type_code, category, title, care_date, author_label, structure_name, source, added_by, "
     "media_type, filename, size, version, masked, hidden_from_guardians, patient_visible_after, created_at"
 )
 MAX_PAGE = 100
@@ -90,6 +90,7 @@ def public(row: dict, scope: DocumentScope | None = None) -> dict:
     hidden_until = row["patient_visible_after"]
     return {
         "id": row["id"],
+        "person_id": row["person"],
         "type_code": row["type_code"],
         "type_label": TYPES.get(row["type_code"], {}).get("fr", row["type_code"]),
         "category": row["category"],
@@ -376,6 +377,15 @@ def _traits_mismatch(person: dict, traits: dict) -> list[str]:
     if traits.get("birthplace_code"):
         checks["birthplace_code"] = person["birthplace_code"] == traits["birthplace_code"]
     return [k for k, ok in checks.items() if not ok]
+
+
+async def patient_summary(actor: Actor, person_id: UUID) -> dict:
+    """Name, birth date and basis of a patient the professional has access to (else 404)."""
+    scope = await document_scope(actor, person_id)
+    rows = await database.fetch(
+        "SELECT id, first_name, birth_name, birth_date, sex FROM insured_person WHERE id = {}", person_id)
+    await _audit(actor, scope, "patient.read")
+    return {**rows[0], "basis": scope.basis}
 
 
 async def identify_patient(ins: str, traits: dict) -> dict:

@@ -228,6 +228,11 @@ export async function render(ctx) {
         throw err;
       }),
   ]);
+  if (!patients.recall(patientId) && first) {
+    // After a reload the tab forgot the patient: ask the server (access already checked above).
+    const summary = await api.get(`/api/pro/patients/${encodeURIComponent(patientId)}`).catch(() => null);
+    if (summary) patients.remember(summary);
+  }
   const patient = patients.recall(patientId);
   const name = patient ? `${patient.first_name} ${patient.birth_name}` : null;
   const docs = documentsSection(patientId, first);
