@@ -30,8 +30,8 @@ from backend.access.schemas import (
     TemporaryAccessOut,
 )
 from backend.accounts.services import display_name
-from backend.core.auth import Actor, provide_actor
-from backend.core.errors import Forbidden, NotFound
+from backend.core.auth import Actor, provide_actor, require_pro
+from backend.core.errors import NotFound
 from backend.core.settings import Settings
 from backend.documents.schemas import PatientOut
 
@@ -151,8 +151,7 @@ class ProAccessController(Controller):
     @post("/temporary-access/redeem", operation_id="proRedeemTemporaryAccess", status_code=200)
     async def redeem(self, data: RedeemIn, actor: Actor, settings: Settings) -> PatientOut:
         """Enter the code a patient shared: access to their record until the code's end."""
-        if not actor.is_pro:
-            raise Forbidden("Réservé aux professionnels de santé.", detail_en="Health professionals only.")
+        require_pro(actor)
         row = await preferences.redeem_temporary_access(settings, actor, data.code, await display_name(actor))
         return msgspec.convert(row, PatientOut)
 
@@ -160,8 +159,7 @@ class ProAccessController(Controller):
     async def emergency(self, profile_id: UUID, data: EmergencyIn, actor: Actor,
                         settings: Settings) -> EmergencyOut:
         """Break-glass access with a written reason (physicians; refused if the patient opposed)."""
-        if not actor.is_pro:
-            raise Forbidden("Réservé aux professionnels de santé.", detail_en="Health professionals only.")
+        require_pro(actor)
         row = await preferences.declare_emergency(settings, actor, profile_id, data.reason,
                                                   await display_name(actor))
         return msgspec.convert(row, EmergencyOut)

@@ -116,6 +116,12 @@ async def provide_pending_actor(request: Request, settings: Settings) -> Actor:
     return await _actor_for(request, settings, ("totp",))
 
 
+def require_pro(actor: Actor) -> None:
+    """Coarse check for professional endpoints (the services still scope every query)."""
+    if not actor.is_pro:
+        raise Forbidden("Réservé aux professionnels de santé.", detail_en="Health professionals only.")
+
+
 def require_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Guard: the operator's bearer token (from the data directory's secrets)."""
     expected = connection.app.state.settings.secrets.admin_token

@@ -14,8 +14,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
 from backend.access.documents_scope import pro_basis
-from backend.core.auth import Actor, provide_actor
-from backend.core.errors import Forbidden
+from backend.core.auth import Actor, provide_actor, require_pro
 from backend.core.settings import Settings
 from backend.documents import services
 from backend.documents.schemas import (
@@ -37,11 +36,6 @@ CONTENT_CSP = {
                        "frame-ancestors 'self'",
 }
 SANDBOX_CSP = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
-
-
-def _require_pro(actor: Actor) -> None:
-    if not actor.is_pro:
-        raise Forbidden("Réservé aux professionnels de santé.", detail_en="Health professionals only.")
 
 
 def _page(data: dict) -> DocumentPage:
@@ -130,7 +124,7 @@ class ProDocumentController(Controller):
     @post("/patients/search", operation_id="proFindPatient", status_code=200)
     async def find_patient(self, data: PatientSearchIn, actor: Actor) -> PatientOut:
         """Identify a patient by INS and strict traits; says which access basis you have."""
-        _require_pro(actor)
+        require_pro(actor)
         person = await services.identify_patient(data.ins, msgspec.structs.asdict(data))
         basis, _, blocked = await pro_basis(actor.professional_id, person["id"])
         return PatientOut(id=person["id"], first_name=person["first_name"],
@@ -140,14 +134,14 @@ class ProDocumentController(Controller):
     @get("/patients/{profile_id:uuid}", operation_id="proGetPatient")
     async def get_patient(self, profile_id: UUID, actor: Actor) -> PatientOut:
         """A patient you have access to: name, birth date and your access basis."""
-        _require_pro(actor)
+        require_pro(actor)
         return msgspec.convert(await services.patient_summary(actor, profile_id), PatientOut)
 
     @get("/patients/{profile_id:uuid}/documents", operation_id="proListDocuments")
     async def list_documents(self, profile_id: UUID, actor: Actor, category: str | None = None,
                              q: str | None = None, page: int = 1, page_size: int = 20) -> DocumentPage:
         """What this professional may see of the patient's record (matrix, masking, basis)."""
-        _require_pro(actor)
+        require_pro(actor)
         return _page(await services.list_documents(actor, profile_id, category=category, q=q, page=page,
                                                     page_size=page_size))
 
@@ -155,7 +149,7 @@ class ProDocumentController(Controller):
     async def feed(self, request: Request, actor: Actor, settings: Settings,
                    data: Annotated[ProUpload, Multipart]) -> DocumentOut:
         """Feed a document; the patient is identified by INS + strict traits (QUAL identity only)."""
-        _require_pro(actor)
+        require_pro(actor)
         body = await data.file.read()
         traits = {"birth_name": data.birth_name, "first_name": data.first_name,
                   "birth_date": data.birth_date, "sex": data.sex, "birthplace_code": data.birthplace_code}
@@ -171,18 +165,18 @@ class ProDocumentController(Controller):
     async def replace(self, document_id: UUID, actor: Actor, settings: Settings,
                       data: Annotated[ReplaceUpload, Multipart]) -> DocumentOut:
         """Publish a new version of your own document (the previous version is kept)."""
-        _require_pro(actor)
+        require_pro(actor)
         doc = await services.replace_document(settings, actor, document_id, await data.file.read(),
                                               data.file.filename, data.title)
         return msgspec.convert(doc, DocumentOut)
 
     @post("/documents/{document_id:uuid}/archive", operation_id="proArchiveDocument", status_code=204)
     async def archive(self, document_id: UUID, actor: Actor) -> None:
-        _require_pro(actor)
+        require_pro(actor)
         await services.archive_document(actor, document_id)
 
     @post("/documents/{document_id:uuid}/announce", operation_id="proAnnounceDocument", status_code=200)
     async def announce(self, document_id: UUID, actor: Actor) -> DocumentOut:
         """Release a document held until the diagnosis was announced to the patient."""
-        _require_pro(actor)
+        require_pro(actor)
         return msgspec.convert(await services.announce_document(actor, document_id), DocumentOut)

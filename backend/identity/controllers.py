@@ -10,8 +10,8 @@ from litestar.di import Provide
 
 from backend.access.rules import accessible_profiles
 from backend.accounts.services import display_name
-from backend.core.auth import Actor, provide_actor, require_admin
-from backend.core.errors import Forbidden, InvalidRequest
+from backend.core.auth import Actor, provide_actor, require_admin, require_pro
+from backend.core.errors import InvalidRequest
 from backend.core.settings import Settings
 from backend.identity import card, registry
 from backend.identity.schemas import (
@@ -67,9 +67,7 @@ class PresentationVerifyController(Controller):
     @post("/verify", operation_id="verifyPresentation", status_code=200)
     async def verify(self, data: VerifyIn, actor: Actor, settings: Settings) -> VerifiedCard:
         """Check a presented card token: identity traits, INS and insurance rights."""
-        if not actor.is_pro:
-            raise Forbidden("Réservé aux professionnels de santé.",
-                            detail_en="Health professionals only.")
+        require_pro(actor)
         return msgspec.convert(await card.verify_presentation(settings, actor, data.token), VerifiedCard)
 
 

@@ -6,8 +6,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import Provide
 
-from backend.core.auth import Actor, provide_actor, require_admin
-from backend.core.errors import Forbidden
+from backend.core.auth import Actor, provide_actor, require_admin, require_pro
 from backend.core.settings import Settings
 from backend.identity.controllers import read_import_body, report
 from backend.identity.registry import parse_rows
@@ -24,8 +23,7 @@ class ProController(Controller):
     @get("/me", operation_id="proMe")
     async def me(self, actor: Actor) -> ProOut:
         """The logged-in professional: RPPS, profession, structure."""
-        if not actor.is_pro:
-            raise Forbidden("Réservé aux professionnels de santé.", detail_en="Health professionals only.")
+        require_pro(actor)
         return msgspec.convert(await directory.pro_profile(actor.professional_id), ProOut)
 
 

@@ -11,29 +11,23 @@ import sys
 from pathlib import Path
 
 import httpx
-import pyotp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from common import carnet_env, free_port, prepare, serve, temp_dir, wrk  # noqa: E402
+from common import (  # noqa: E402
+    carnet_env,
+    cookie_header,
+    free_port,
+    login,
+    prepare,
+    reset_postgres,
+    serve,
+    temp_dir,
+    wrk,
+)
 
 from backend import demo  # noqa: E402
-
-
-def login(url: str) -> tuple[str, str]:
-    """Log the demo citizen in (password + TOTP); return the session cookie and profile id."""
-    with httpx.Client(base_url=url) as client:
-        client.get("/health")
-        client.headers["x-csrf-token"] = client.cookies["carnet_csrf"]
-        client.post("/api/auth/login", json={"identifier": demo.CAMILLE, "password": demo.DEMO_PASSWORD}
-                    ).raise_for_status()
-        code = pyotp.TOTP(demo.TOTP_SECRETS["camille"]).now()
-        client.post("/api/auth/login/totp", json={"code": code}).raise_for_status()
-        me = client.get("/api/me").json()
-        jar = client.cookies
-        cookie = f"carnet_session={jar['carnet_session']}; carnet_csrf={jar['carnet_csrf']}"
-        return cookie, me["profiles"][0]["id"]
 
 
 def main() -> None:
@@ -47,16 +41,7 @@ def main() -> None:
         port = free_port()
         env = carnet_env(data_dir, port, args.database)
         if args.database:
-            import asyncio
-
-            import asyncpg
-
-            async def reset() -> None:
-                conn = await asyncpg.connect(args.database)
-                await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-                await conn.close()
-
-            asyncio.run(reset())
+            reset_postgres(args.database)
         prepare(env)
         # The floor always reads SQLite: seed a SQLite copy when Carnet runs on PostgreSQL.
         sqlite_env = carnet_env(data_dir / "floor", port, None) if args.database else env
@@ -65,7 +50,8 @@ def main() -> None:
         floor_db = Path(sqlite_env["CARNET_DATA_DIR"]) / "carnet.sqlite3"
 
         with serve(["--factory", "backend.app:create_app"], env, port) as url:
-            cookie, profile = login(url)
+            client = login(url, "camille", "citizen", demo.CAMILLE)
+            cookie, profile = cookie_header(client), client.get("/api/me").json()["profiles"][0]["id"]
             card_url = f"{url}/api/profiles/{profile}/card"
             assert httpx.get(card_url, headers={"Cookie": cookie}).status_code == 200
             wrk(card_url, 2, args.connections, {"Cookie": cookie})  # warm-up

@@ -76,6 +76,41 @@ def wrk(url: str, seconds: int, connections: int, headers: dict[str, str] | None
             "errors": int(non2xx.group(1)) if non2xx else 0}
 
 
+def reset_postgres(url: str) -> None:
+    """Empty the benchmark's PostgreSQL database (drop and recreate the public schema)."""
+    import asyncio
+
+    import asyncpg
+
+    async def reset() -> None:
+        conn = await asyncpg.connect(url)
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        await conn.close()
+
+    asyncio.run(reset())
+
+
+def login(url: str, who: str, kind: str, identifier: str, step: int = 0) -> httpx.Client:
+    """A client logged in as a demo account (password + TOTP of window ``step``)."""
+    import pyotp
+
+    from backend import demo
+
+    client = httpx.Client(base_url=url, timeout=30)
+    client.get("/health")
+    client.headers["x-csrf-token"] = client.cookies["carnet_csrf"]
+    client.post("/api/auth/login", json={"identifier": identifier, "password": demo.DEMO_PASSWORD,
+                                         "kind": kind}).raise_for_status()
+    code = pyotp.TOTP(demo.TOTP_SECRETS[who]).at(time.time() + 30 * step)
+    client.post("/api/auth/login/totp", json={"code": code}).raise_for_status()
+    return client
+
+
+def cookie_header(client: httpx.Client) -> str:
+    """The session and CSRF cookies as a header, as a browser would send them."""
+    return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+
+
 @contextlib.contextmanager
 def temp_dir() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="carnet-bench-") as tmp:

@@ -19,32 +19,25 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
-import pyotp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from common import carnet_env, free_port, prepare, serve, temp_dir, wrk  # noqa: E402
+from common import (  # noqa: E402
+    carnet_env,
+    cookie_header,
+    free_port,
+    login,
+    prepare,
+    reset_postgres,
+    serve,
+    temp_dir,
+    wrk,
+)
 
 from backend import demo  # noqa: E402
 
 NATIONAL_PEAK = 110  # documents/s, the national record's observed peak
-
-
-def login(url: str, who: str, kind: str, identifier: str) -> httpx.Client:
-    client = httpx.Client(base_url=url, timeout=30)
-    client.get("/health")
-    client.headers["x-csrf-token"] = client.cookies["carnet_csrf"]
-    client.post("/api/auth/login", json={"identifier": identifier, "password": demo.DEMO_PASSWORD,
-                                         "kind": kind}).raise_for_status()
-    totp = pyotp.TOTP(demo.TOTP_SECRETS[who])
-    code = totp.at(int(time.time()) + (30 if who == "camille" else 0))
-    client.post("/api/auth/login/totp", json={"code": code}).raise_for_status()
-    return client
-
-
-def cookie_header(client: httpx.Client) -> str:
-    return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
 
 
 async def seed_documents(env: dict[str, str], count: int) -> None:
@@ -117,14 +110,7 @@ def main() -> None:
         port = free_port()
         env = carnet_env(data_dir, port, args.database)
         if args.database:
-            import asyncpg
-
-            async def reset() -> None:
-                conn = await asyncpg.connect(args.database)
-                await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-                await conn.close()
-
-            asyncio.run(reset())
+            reset_postgres(args.database)
         prepare(env)
         asyncio.run(seed_documents(env, args.documents))
         floor_env = env
@@ -135,7 +121,7 @@ def main() -> None:
 
         with serve(["--factory", "backend.app:create_app"], env, port) as url:
             gp = login(url, "gp", "pro", demo.GP_RPPS)
-            camille = login(url, "camille", "citizen", demo.CAMILLE)
+            camille = login(url, "camille", "citizen", demo.CAMILLE, step=1)
             pid = camille.get("/api/me").json()["profiles"][0]["id"]
             pro_url = f"{url}/api/pro/patients/{pid}/documents?page_size=20"
             own_url = f"{url}/api/profiles/{pid}/documents?page_size=20"
