@@ -188,6 +188,11 @@ def _compile(sql: str, engine_type: str) -> str:
     return compiled
 
 
+def dialect() -> str:
+    """``sqlite`` or ``postgres``: for the few statements that must differ."""
+    return "sqlite" if isinstance(get_engine(), FastSQLiteEngine) else "postgres"
+
+
 async def fetch(sql: str, *args: Any) -> list[dict]:
     """Run a hand-written read with ``{}`` placeholders, skipping query building.
 

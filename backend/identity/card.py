@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from uuid import UUID
 
+import msgspec
+
 from backend.access import history
 from backend.access.rules import relation_to
 from backend.access.tables import Delegation
@@ -67,34 +69,42 @@ def card_view(settings: Settings, p: dict, beneficiaries: list[dict]) -> dict:
     }
 
 
-_PERSON_SQL = (
-    "SELECT id, nir, identity_status, birth_name, first_names, first_name, used_name, birth_date, "
-    "sex, birthplace_code, amo_regime, amo_caisse, amo_caisse_code, amo_rights_start, amo_rights_end, "
-    "amc_organisation, amc_number, amc_contract, amc_tpp_start, amc_tpp_end "
-    "FROM insured_person WHERE id = {} AND closed_at IS NULL"
+_CARD_COLUMNS = (
+    "p.id, p.nir, p.identity_status, p.birth_name, p.first_names, p.first_name, p.used_name, p.birth_date, "
+    "p.sex, p.birthplace_code, p.amo_regime, p.amo_caisse, p.amo_caisse_code, p.amo_rights_start, "
+    "p.amo_rights_end, p.amc_organisation, p.amc_number, p.amc_contract, p.amc_tpp_start, p.amc_tpp_end"
 )
+# The card and its beneficiaries in one round trip; JSON aggregation differs by dialect.
+_BENEFICIARIES = {
+    "sqlite": "(SELECT json_group_array(json_object('id', c.id, 'first_name', c.first_name, "
+              "'birth_name', c.birth_name, 'birth_date', c.birth_date)) FROM (SELECT x.* FROM guardianship g "
+              "JOIN insured_person x ON x.id = g.child WHERE g.parent = p.id ORDER BY x.birth_date) c)",
+    "postgres": "(SELECT COALESCE(json_agg(json_build_object('id', c.id, 'first_name', c.first_name, "
+                "'birth_name', c.birth_name, 'birth_date', c.birth_date) ORDER BY c.birth_date), '[]')::text "
+                "FROM guardianship g JOIN insured_person c ON c.id = g.child WHERE g.parent = p.id)",
+}
+_CARD_SQL = {
+    dialect: f"SELECT {_CARD_COLUMNS}, {sub} AS beneficiaries_json FROM insured_person p "  # noqa: S608
+             "WHERE p.id = {} AND p.closed_at IS NULL"
+    for dialect, sub in _BENEFICIARIES.items()
+}
 
 
 async def _person(person_id: UUID) -> dict:
-    rows = await database.fetch(_PERSON_SQL, person_id)
+    """The person's card fields, with ``beneficiaries`` (children, by birth date)."""
+    rows = await database.fetch(_CARD_SQL[database.dialect()], person_id)
     if not rows:
         raise NotFound()
-    return rows[0]
-
-
-async def _beneficiaries(person_id: UUID) -> list[dict]:
-    return await database.fetch(
-        "SELECT c.id, c.first_name, c.birth_name, c.birth_date FROM guardianship g "
-        "JOIN insured_person c ON c.id = g.child WHERE g.parent = {} ORDER BY c.birth_date",
-        person_id,
-    )
+    row = rows[0]
+    row["beneficiaries"] = msgspec.json.decode(row.pop("beneficiaries_json") or "[]")
+    return row
 
 
 async def get_card(settings: Settings, actor: Actor, person_id: UUID) -> dict:
     """The card of a profile the actor may see (self, child, or delegated card)."""
     relation = await relation_to(actor, person_id, scope="present_card")
     person = await _person(person_id)
-    beneficiaries = await _beneficiaries(person_id) if relation.kind != "delegate" else []
+    beneficiaries = person["beneficiaries"] if relation.kind != "delegate" else []
     if not relation.is_self:
         await history.record(
             person_id, actor_kind=relation.kind, actor_id=actor.person_id,
