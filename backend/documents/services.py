@@ -393,8 +393,10 @@ async def identify_patient(ins: str, traits: dict) -> dict:
     from backend.identity.identifiers import validate_nir
 
     nir = validate_nir(ins, field="ins")
-    person = await InsuredPerson.select().where(
-        (InsuredPerson.nir == nir) & InsuredPerson.closed_at.is_null()).first()
+    rows = await database.fetch(
+        "SELECT id, identity_status, birth_name, first_name, birth_date, sex, birthplace_code "
+        "FROM insured_person WHERE nir = {} AND closed_at IS NULL", nir)
+    person = rows[0] if rows else None
     if person is None:
         raise InvalidRequest("INS inconnu : aucun dossier pour cet identifiant.",
                              detail_en="Unknown INS: no record for this identifier.",

@@ -69,6 +69,44 @@ async def seed_documents(env: dict[str, str], count: int) -> None:
     await database.stop(engine)
 
 
+async def feed_in_process(env: dict[str, str], seconds: float, workers: int) -> int:
+    """The same feed through the service layer, without HTTP or a Python load generator."""
+    import os
+
+    os.environ.update(env)
+    from backend.core import database
+    from backend.core.auth import Actor
+    from backend.core.settings import load_settings
+    from backend.documents.services import feed_document
+    from backend.professionals.tables import Professional
+
+    settings = load_settings()
+    engine = database.configure_engine(settings.database_url)
+    await database.start(engine)
+    gp = await Professional.select(Professional.id).where(Professional.rpps == demo.GP_RPPS).first()
+    actor = Actor(account_id=gp["id"], kind="pro", session_id="bench", stage="active",
+                  professional_id=gp["id"])
+    traits = {"birth_name": "INVENTÉE", "first_name": "Camille", "birth_date": date(1984, 5, 12), "sex": "F"}
+    padding = "Y" * 100_000
+    counter = iter(range(10**9))
+    done = 0
+    deadline = time.monotonic() + seconds
+
+    async def worker() -> None:
+        nonlocal done
+        while time.monotonic() < deadline:
+            data = demo.sample_pdf(f"{next(counter):08d} {padding}")
+            await feed_document(settings, actor, ins=demo.CAMILLE, traits=traits, data=data,
+                                filename="bilan.pdf", title="Bilan", type_code="11502-2",
+                                care_date=date(2026, 10, 1), hidden_from_guardians=False,
+                                announce_later=False, idempotency_key=None)
+            done += 1
+
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    await database.stop(engine)
+    return done
+
+
 async def feed_load(url: str, cookies: str, seconds: float, workers: int) -> tuple[int, int]:
     """Post 100 KB PDFs from ``workers`` concurrent clients; return (accepted, errors)."""
     seq = iter(range(10**9))
@@ -130,6 +168,7 @@ def main() -> None:
             pro = wrk(pro_url, args.seconds, args.connections, {"Cookie": cookie_header(gp)})
             own = wrk(own_url, args.seconds, args.connections, {"Cookie": cookie_header(camille)})
             accepted, errors = asyncio.run(feed_load(url, cookie_header(gp), args.seconds, 8))
+        stored = asyncio.run(feed_in_process(env, args.seconds, 8))
 
         floor_port = free_port()
         floor_db = Path(floor_env["CARNET_DATA_DIR"]) / "carnet.sqlite3"
@@ -145,7 +184,9 @@ def main() -> None:
     print(f"floor (raw sqlite3, same page query): {floor['rps']:.0f} req/s, p99 {floor['p99_ms']:.1f} ms")
     print(f"ratio professional/floor: {pro['rps'] / floor['rps']:.2f}; citizen/floor: "
           f"{own['rps'] / floor['rps']:.2f}; audit cost: {1 - pro['rps'] / own['rps']:.0%} of throughput")
-    rate = accepted / args.seconds
+    rate, store_rate = accepted / args.seconds, stored / args.seconds
+    print(f"feed through the service layer (no HTTP), 8 tasks: {store_rate:.1f} documents/s; "
+          f"ratio to the national peak: {store_rate / NATIONAL_PEAK:.2f}")
     print(f"feed, 100 KB PDFs, 8 clients: {rate:.1f} documents/s ({errors} errors); "
           f"ratio to the national peak ({NATIONAL_PEAK}/s): {rate / NATIONAL_PEAK:.2f}")
 
