@@ -91,3 +91,17 @@ def test_pwa_shell_manifest_and_service_worker(api):
     assert "/api/" in sw.text  # network-only rule for the API
     index = api.get("/")
     assert index.status_code == 200 and "<script" in index.text and "<script>" not in index.text
+
+
+def test_no_health_or_identity_data_in_logs(api, caplog):
+    import logging
+
+    from backend import demo
+
+    caplog.set_level(logging.DEBUG)
+    api.post("/api/auth/login", json={"identifier": demo.CAMILLE, "password": "wrong password!"})
+    api.post("/api/activation", json={"nir": demo.CAMILLE, "activation_code": "NOPE", "birth_date": "1984-05-12"})
+    api.post("/api/pro/patients/search", json={"ins": demo.CAMILLE, "birth_name": "INVENTÉE",
+                                               "first_name": "Camille", "birth_date": "1984-05-12", "sex": "F"})
+    text = caplog.text
+    assert demo.CAMILLE not in text and "INVENTÉE" not in text

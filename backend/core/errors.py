@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from litestar import Request, Response
@@ -239,9 +240,13 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response:
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:
-    """Log the failure (type only, never request data) and answer a bare 500."""
-    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.scope["path"],
-              exc_info=exc)
+    """Log the failure and answer a bare 500.
+
+    The log holds the exception type, the route and the stack frames, never the
+    exception's message: database errors quote the values they refused.
+    """
+    frames = "".join(traceback.format_tb(exc.__traceback__)[-5:])
+    log.error("unhandled %s on %s %s\n%s", type(exc).__name__, request.method, request.scope["path"], frames)
     return problem_response(
         request,
         status=HTTP_500_INTERNAL_SERVER_ERROR,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from urllib.parse import quote
 from uuid import UUID
@@ -22,6 +21,7 @@ from backend.documents.schemas import (
     CitizenUpload,
     DocumentOut,
     DocumentPage,
+    DocumentSearchIn,
     MaskIn,
     PatientOut,
     PatientSearchIn,
@@ -60,15 +60,16 @@ class DocumentController(Controller):
     dependencies = {"actor": Provide(provide_actor)}
 
     @get("/profiles/{profile_id:uuid}/documents", operation_id="listDocuments")
-    async def list_documents(
-        self, profile_id: UUID, actor: Actor, category: str | None = None, type_code: str | None = None,
-        author: str | None = None, date_from: date | None = None, date_to: date | None = None,
-        q: str | None = None, sort: str = "-care_date", page: int = 1, page_size: int = 20,
-    ) -> DocumentPage:
-        """The documents this actor may see, by category, type, author, period, title search."""
-        return _page(await services.list_documents(
-            actor, profile_id, category=category, type_code=type_code, author=author,
-            date_from=date_from, date_to=date_to, q=q, sort=sort, page=page, page_size=page_size))
+    async def list_documents(self, profile_id: UUID, actor: Actor, sort: str = "-care_date", page: int = 1,
+                             page_size: int = 20) -> DocumentPage:
+        """The documents this actor may see, newest care date first (filters: the search endpoint)."""
+        return _page(await services.list_documents(actor, profile_id, sort=sort, page=page,
+                                                    page_size=page_size))
+
+    @post("/profiles/{profile_id:uuid}/documents/search", operation_id="searchDocuments", status_code=200)
+    async def search_documents(self, profile_id: UUID, data: DocumentSearchIn, actor: Actor) -> DocumentPage:
+        """Filter by category, type, author, period and title words (in the body, not the URL)."""
+        return _page(await services.list_documents(actor, profile_id, **msgspec.structs.asdict(data)))
 
     @post("/profiles/{profile_id:uuid}/documents", operation_id="addDocument", status_code=201,
           request_max_body_size=UPLOAD_LIMIT)
@@ -138,12 +139,17 @@ class ProDocumentController(Controller):
         return msgspec.convert(await services.patient_summary(actor, profile_id), PatientOut)
 
     @get("/patients/{profile_id:uuid}/documents", operation_id="proListDocuments")
-    async def list_documents(self, profile_id: UUID, actor: Actor, category: str | None = None,
-                             q: str | None = None, page: int = 1, page_size: int = 20) -> DocumentPage:
+    async def list_documents(self, profile_id: UUID, actor: Actor, page: int = 1,
+                             page_size: int = 20) -> DocumentPage:
         """What this professional may see of the patient's record (matrix, masking, basis)."""
         require_pro(actor)
-        return _page(await services.list_documents(actor, profile_id, category=category, q=q, page=page,
-                                                    page_size=page_size))
+        return _page(await services.list_documents(actor, profile_id, page=page, page_size=page_size))
+
+    @post("/patients/{profile_id:uuid}/documents/search", operation_id="proSearchDocuments", status_code=200)
+    async def search_documents(self, profile_id: UUID, data: DocumentSearchIn, actor: Actor) -> DocumentPage:
+        """The same list, filtered (filters in the body, not the URL)."""
+        require_pro(actor)
+        return _page(await services.list_documents(actor, profile_id, **msgspec.structs.asdict(data)))
 
     @post("/documents", operation_id="proFeedDocument", status_code=201, request_max_body_size=UPLOAD_LIMIT)
     async def feed(self, request: Request, actor: Actor, settings: Settings,

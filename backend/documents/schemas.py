@@ -81,6 +81,20 @@ class ReplaceUpload:
     title: str | None = None
 
 
+class DocumentSearchIn(Body):
+    """Filters travel in the body, never in the URL: titles and authors can reveal health data."""
+
+    category: Annotated[str, msgspec.Meta(max_length=30)] | None = None
+    type_code: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    author: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    q: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    sort: Literal["-care_date", "care_date", "title", "-created_at"] = "-care_date"
+    page: Annotated[int, msgspec.Meta(ge=1)] = 1
+    page_size: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
+
+
 class MaskIn(Body):
     masked: bool
 

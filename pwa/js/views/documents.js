@@ -378,9 +378,10 @@ async function renderList(ctx) {
   }
 
   async function load(page = 1, { focus = false } = {}) {
-    const params = new URLSearchParams({ page: String(page), page_size: String(PAGE_SIZE) });
-    for (const [k, v] of Object.entries(filters)) if (v) params.set(k, v);
-    fill(await api.get(`/api/profiles/${profile.id}/documents?${params}`));
+    // Filters go in the body: search words and authors must never appear in a URL.
+    const body = { page, page_size: PAGE_SIZE };
+    for (const [k, v] of Object.entries(filters)) if (v) body[k] = v;
+    fill(await api.post(`/api/profiles/${profile.id}/documents/search`, body));
     if (focus) listTitle.focus();
   }
 
