@@ -19,6 +19,15 @@ from tests.soft_authenticator import SoftAuthenticator
 PROBLEM = "application/problem+json"
 
 
+def _enrolling(make_api, row, code):
+    """A client that passed activation (enrolment session, no credential yet)."""
+    api = make_api()
+    r = api.post("/api/activation", json={"nir": row["nir"], "activation_code": code,
+                                          "birth_date": row["birth_date"]})
+    assert r.status_code == 200, r.text
+    return api
+
+
 def _import_pending(run, settings, code="ABCD-EFGH-JKLM", **over):
     row = person_row(**over)
     [res] = import_persons(run, settings, [row], codes={row["nir"]: code})
@@ -83,9 +92,7 @@ def test_expired_activation_code_is_refused_with_reason(make_api, run, settings)
 
 def test_enrolment_session_cannot_read_the_card(make_api, run, settings):
     row, code, res = _import_pending(run, settings, code="ENRO-LLME-NT22")
-    api = make_api()
-    api.post("/api/activation", json={"nir": row["nir"], "activation_code": code,
-                                      "birth_date": row["birth_date"]})
+    api = _enrolling(make_api, row, code)
     assert api.get(f"/api/profiles/{res.person_id}/card").status_code == 401
 
 
@@ -145,9 +152,7 @@ def test_failures_slow_down_then_lock_even_with_the_right_password(make_api, run
 
 def test_passkey_registration_then_login(make_api, run, settings):
     row, code, res = _import_pending(run, settings, code="PASS-KEYS-2345")
-    api = make_api()
-    api.post("/api/activation", json={"nir": row["nir"], "activation_code": code,
-                                      "birth_date": row["birth_date"]})
+    api = _enrolling(make_api, row, code)
     auth = SoftAuthenticator(PUBLIC_URL, "localhost")
     opts = api.post("/api/credentials/passkeys/options").json()
     assert opts["options"]["authenticatorSelection"]["userVerification"] == "required"
@@ -167,9 +172,7 @@ def test_passkey_registration_then_login(make_api, run, settings):
 
 def test_passkey_challenge_is_single_use_and_forged_signature_refused(make_api, run, settings):
     row, code, _ = _import_pending(run, settings, code="PASS-KEYT-WO23")
-    api = make_api()
-    api.post("/api/activation", json={"nir": row["nir"], "activation_code": code,
-                                      "birth_date": row["birth_date"]})
+    api = _enrolling(make_api, row, code)
     auth = SoftAuthenticator(PUBLIC_URL, "localhost")
     opts = api.post("/api/credentials/passkeys/options").json()
     api.post("/api/credentials/passkeys", json={"challenge_id": opts["challenge_id"],
@@ -189,9 +192,7 @@ def test_passkey_challenge_is_single_use_and_forged_signature_refused(make_api, 
 
 def test_passkey_without_user_verification_is_refused(make_api, run, settings):
     row, code, _ = _import_pending(run, settings, code="NOUV-PASS-KEY2")
-    api = make_api()
-    api.post("/api/activation", json={"nir": row["nir"], "activation_code": code,
-                                      "birth_date": row["birth_date"]})
+    api = _enrolling(make_api, row, code)
     auth = SoftAuthenticator(PUBLIC_URL, "localhost", user_verified=False)
     opts = api.post("/api/credentials/passkeys/options").json()
     r = api.post("/api/credentials/passkeys", json={"challenge_id": opts["challenge_id"],
@@ -238,9 +239,7 @@ def test_state_changing_request_without_csrf_token_is_refused(make_api, run, set
 
 def test_cannot_remove_last_login_method(make_api, run, settings):
     row, code, _ = _import_pending(run, settings, code="LAST-KEYS-2345")
-    api = make_api()
-    api.post("/api/activation", json={"nir": row["nir"], "activation_code": code,
-                                      "birth_date": row["birth_date"]})
+    api = _enrolling(make_api, row, code)
     auth = SoftAuthenticator(PUBLIC_URL, "localhost")
     opts = api.post("/api/credentials/passkeys/options").json()
     api.post("/api/credentials/passkeys", json={"challenge_id": opts["challenge_id"],

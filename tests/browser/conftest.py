@@ -69,6 +69,24 @@ def add_virtual_authenticator(context, page) -> str:
     return result["authenticatorId"]
 
 
+def ui_login(page, identifier: str, secret: str, *, pro: bool = False) -> None:
+    """Log in through the login page with password + TOTP (each code step used once)."""
+    from playwright.sync_api import expect
+
+    from backend import demo
+    from tests.factories import fresh_totp
+
+    page.goto("/#/login")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Connexion")
+    if pro:
+        page.check("#pro-toggle")
+    page.fill("#identifier", identifier)
+    page.fill("#password", demo.DEMO_PASSWORD)
+    page.get_by_role("button", name="Continuer").click()
+    page.fill("#totp-code", fresh_totp(secret))
+    page.get_by_role("button", name="Valider").click()
+
+
 def assert_accessible(page, context_label: str) -> None:
     """No serious or critical axe-core violation on the current page."""
     from axe_playwright_python.sync_playwright import Axe

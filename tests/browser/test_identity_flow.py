@@ -7,7 +7,7 @@ import re
 from playwright.sync_api import expect
 
 from backend import demo
-from tests.browser.conftest import add_virtual_authenticator, assert_accessible
+from tests.browser.conftest import add_virtual_authenticator, assert_accessible, ui_login
 
 STORE_COUNT = """() => new Promise((resolve) => {
   const req = indexedDB.open("carnet");
@@ -80,14 +80,7 @@ def test_activate_with_passkey_login_card_qr_offline_logout(context, page):
 
 
 def test_password_totp_login_profiles_and_security_page(context, page):
-    import pyotp
-
-    page.goto("/#/login")
-    page.fill("#identifier", demo.DOMINIQUE)
-    page.fill("#password", demo.DEMO_PASSWORD)
-    page.get_by_role("button", name="Continuer").click()
-    page.fill("#totp-code", pyotp.TOTP(demo.TOTP_SECRETS["dominique"]).now())
-    page.get_by_role("button", name="Valider").click()
+    ui_login(page, demo.DOMINIQUE, demo.TOTP_SECRETS["dominique"])
     expect(page.get_by_role("heading", level=1)).to_contain_text("Bonjour")
     # The caregiver can switch to the card Camille entrusted to them.
     options = page.locator("#profile-select option")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import httpx
-import pyotp
 from playwright.sync_api import expect
 
 from backend import demo
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, ui_login
+from tests.factories import fresh_totp
 
 
 def _presentation_token(server: str) -> str:
@@ -15,7 +15,7 @@ def _presentation_token(server: str) -> str:
         client.get("/health")
         client.headers["x-csrf-token"] = client.cookies["carnet_csrf"]
         client.post("/api/auth/login", json={"identifier": demo.CAMILLE, "password": demo.DEMO_PASSWORD})
-        code = pyotp.TOTP(demo.TOTP_SECRETS["camille"]).now()
+        code = fresh_totp(demo.TOTP_SECRETS["camille"])
         assert client.post("/api/auth/login/totp", json={"code": code}).status_code == 200
         pid = client.get("/api/me").json()["profiles"][0]["id"]
         return client.post(f"/api/profiles/{pid}/presentations").json()["token"]
@@ -23,13 +23,7 @@ def _presentation_token(server: str) -> str:
 
 def test_pharmacist_verifies_a_presented_card_once(server, page):
     token = _presentation_token(server)
-    page.goto("/#/login")
-    page.check("#pro-toggle")
-    page.fill("#identifier", demo.PHARMACIST_RPPS)
-    page.fill("#password", demo.DEMO_PASSWORD)
-    page.get_by_role("button", name="Continuer").click()
-    page.fill("#totp-code", pyotp.TOTP(demo.TOTP_SECRETS["pharmacist"]).now())
-    page.get_by_role("button", name="Valider").click()
+    ui_login(page, demo.PHARMACIST_RPPS, demo.TOTP_SECRETS["pharmacist"], pro=True)
     expect(page.get_by_role("heading", level=1)).to_have_text("Espace professionnel")
     expect(page.locator("#view")).to_contain_text(demo.PHARMACIST_RPPS)
     assert_accessible(page, "pro")

@@ -6,43 +6,15 @@ from __future__ import annotations
 
 import io
 import re
-import time
 
-import pyotp
 from playwright.sync_api import expect
 
 from backend import demo
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, ui_login
 
 PHOTO_TITLE = "Photo ordonnance du dentiste"
 # Other browser tests log these accounts in with the current TOTP step: use later
 # steps, each once (the server accepts the previous, current and next step only).
-_LAST_STEP: dict[str, int] = {}
-
-
-def _totp(secret: str) -> str:
-    while True:
-        now = int(time.time()) // 30
-        step = max(now + 1, _LAST_STEP.get(secret, 0) + 1)
-        if step <= now + 1:
-            break
-        time.sleep(30 - time.time() % 30 + 0.5)
-    _LAST_STEP[secret] = step
-    return pyotp.TOTP(secret).at(step * 30)
-
-
-def _login(page, identifier: str, secret: str, *, pro: bool = False) -> None:
-    page.goto("/#/login")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Connexion")
-    if pro:
-        page.check("#pro-toggle")
-    page.fill("#identifier", identifier)
-    page.fill("#password", demo.DEMO_PASSWORD)
-    page.get_by_role("button", name="Continuer").click()
-    page.fill("#totp-code", _totp(secret))
-    page.get_by_role("button", name="Valider").click()
-
-
 def _photo_with_gps(path) -> None:
     from PIL import Image
 
@@ -57,7 +29,7 @@ def test_photo_masked_code_redeemed_by_pharmacist_and_history(browser, server, c
     _photo_with_gps(photo)
 
     # Camille logs in and opens her documents.
-    _login(page, demo.CAMILLE, demo.TOTP_SECRETS["camille"])
+    ui_login(page, demo.CAMILLE, demo.TOTP_SECRETS["camille"])
     expect(page.get_by_role("heading", level=1)).to_contain_text("Bonjour")
     page.get_by_role("link", name="Documents").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Mes documents")
@@ -106,7 +78,7 @@ def test_photo_masked_code_redeemed_by_pharmacist_and_history(browser, server, c
                                       locale="fr-FR", service_workers="allow")
     try:
         pro = pro_context.new_page()
-        _login(pro, demo.PHARMACIST_RPPS, demo.TOTP_SECRETS["pharmacist"], pro=True)
+        ui_login(pro, demo.PHARMACIST_RPPS, demo.TOTP_SECRETS["pharmacist"], pro=True)
         expect(pro.get_by_role("heading", level=1)).to_have_text("Espace professionnel")
         pro.fill("#redeem-code", access_code)
         pro.get_by_role("button", name="Accéder au dossier").click()
