@@ -98,16 +98,19 @@ _used_steps: dict[str, int] = {}
 
 
 def fresh_totp(secret: str) -> str:
-    """A TOTP code of a step not used yet by this secret in this run (current, then +1)."""
+    """A TOTP code of a step not used yet by this secret in this run.
+
+    The server accepts the previous, current and next 30-second step, each once:
+    take the current step, else the next one, else wait for the clock to move.
+    """
     import time
 
     totp = pyotp.TOTP(secret)
-    step = int(time.time()) // totp.interval
-    last = _used_steps.get(secret, -10)
-    if step <= last:
-        step = last + 1
-    if step > int(time.time()) // totp.interval + 1:
+    while True:
+        now = int(time.time()) // totp.interval
+        step = max(now, _used_steps.get(secret, -10) + 1)
+        if step <= now + 1:
+            break
         time.sleep(totp.interval - time.time() % totp.interval + 0.05)
-        step = int(time.time()) // totp.interval
     _used_steps[secret] = step
     return totp.at(step * totp.interval)
