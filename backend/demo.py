@@ -184,28 +184,29 @@ DEMO_DOCUMENTS = [
 
 async def _seed_documents(settings: Settings) -> None:
     from backend.access.tables import CareRelation
-    from backend.documents.services import blob_store, fold
-    from backend.documents.tables import Document
+    from backend.core.text import fold
+    from backend.documents.catalogue import TYPES
+    from backend.documents.policy import operator_policy
+    from backend.documents.repository import DocumentRepository
+    from backend.documents.services import blob_store
     from backend.professionals.tables import Professional
 
     pros = {name: await Professional.select().where(Professional.rpps == number).first()
             for name, number in (("gp", GP_RPPS), ("radiologist", RADIOLOGIST_RPPS))}
     people = {n: (await InsuredPerson.select(InsuredPerson.id).where(InsuredPerson.nir == n).first())["id"]
               for n in (CAMILLE, LEO)}
-    from backend.documents.services import TYPES
-
     for author, patient, type_code, title, care_date, flags in DEMO_DOCUMENTS:
         pro = pros[author]
         blob_id = __import__("uuid").uuid4().hex
         stored = await blob_store(settings).put(blob_id, sample_pdf(title))
         name = f"{pro['first_name']} {pro['last_name']}"
-        await Document.insert(Document(
-            person=people[patient], type_code=type_code, category=TYPES[type_code]["category"], title=title,
-            search_text=fold(title), care_date=date.fromisoformat(care_date),
-            author_professional=pro["id"], author_label=name, structure_name=pro["structure_name"],
-            source="professional", added_by=name, media_type="application/pdf",
-            filename=fold(title).replace(" ", "-") + ".pdf", size=stored.size, sha256=stored.sha256,
-            blob_id=blob_id, wrapped_key=stored.wrapped_key, **flags))
+        await DocumentRepository(operator_policy(people[patient])).insert({
+            "person": people[patient], "type_code": type_code, "category": TYPES[type_code]["category"],
+            "title": title, "care_date": date.fromisoformat(care_date),
+            "author_professional": pro["id"], "author_label": name, "structure_name": pro["structure_name"],
+            "source": "professional", "added_by": name, "media_type": "application/pdf",
+            "filename": fold(title).replace(" ", "-") + ".pdf", "size": stored.size, "sha256": stored.sha256,
+            "blob_id": blob_id, "wrapped_key": stored.wrapped_key, **flags})
     for patient in (CAMILLE, LEO):
         await CareRelation.insert(CareRelation(person=people[patient], professional=pros["gp"]["id"],
                                                role="gp"))

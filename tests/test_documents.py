@@ -352,7 +352,8 @@ def test_feed_refuses_wrong_traits_and_unqualified_identity(world, make_api, run
             "birth_date": str(row["birth_date"]), "sex": row["sex"], "type_code": "11488-4",
             "title": "x", "care_date": "2026-10-01"}
     r = gp.api.post("/api/pro/documents", data=form, files={"file": ("a.pdf", pdf(), "application/pdf")})
-    assert r.status_code == 400 and "birth_name" in r.json()["detail"]
+    assert r.status_code == 400 and r.json()["detail"] == (
+        "Aucun dossier ne correspond à cet INS et à ces traits d'identité.")
     vali = person_row(identity_status="VALI")
     from tests.factories import import_persons
 

@@ -10,8 +10,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from backend.access import history
-from backend.access.documents_scope import pro_basis
-from backend.access.rules import relation_to
+from backend.access.rules import pro_basis, relation_to
 from backend.access.tables import (
     Block,
     CareRelation,

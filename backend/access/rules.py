@@ -7,16 +7,25 @@ existence of another person's record is never revealed.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from uuid import UUID
 
 from backend.access.tables import Delegation
+from backend.core import database
 from backend.core.auth import Actor, utcnow
 from backend.core.errors import NotFound
 from backend.identity.tables import Guardianship, InsuredPerson
 
 # Scopes a citizen may delegate to a trusted person.
 SCOPES = ("present_card", "read_documents", "add_documents", "messaging")
+_MATRIX: dict[str, dict] = json.loads((Path(__file__).parent / "matrix.json").read_text())["professions"]
+
+
+def matrix_row(profession_code: str) -> dict | None:
+    """The profession's row of the access matrix: ``{"categories": [...], "deny_types": [...]}``."""
+    return _MATRIX.get(profession_code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,3 +103,36 @@ async def accessible_profiles(actor: Actor) -> list[dict]:
         rows = await InsuredPerson.select(*cols).where(InsuredPerson.id.is_in(list(ends)))
         profiles += [{**r, "relation": "delegate", "until": ends[r["id"]]} for r in rows]
     return profiles
+
+
+_PRO_BASIS_SQL = (
+    "SELECT p.profession_code, "
+    "EXISTS (SELECT 1 FROM professional_block b WHERE b.person = {} AND b.professional = p.id) AS blocked, "
+    "(SELECT MIN(c.role) FROM care_relation c WHERE c.person = {} AND c.professional = p.id "
+    " AND c.revoked_at IS NULL) AS role, "
+    "EXISTS (SELECT 1 FROM temporary_access t WHERE t.person = {} AND t.redeemed_by = p.id "
+    " AND t.revoked_at IS NULL AND t.expires_at > {}) AS temporary, "
+    "EXISTS (SELECT 1 FROM emergency_access e WHERE e.person = {} AND e.professional = p.id "
+    " AND e.expires_at > {} AND NOT x.emergency_access_opposed) AS emergency "
+    "FROM professional p JOIN insured_person x ON x.id = {} AND x.closed_at IS NULL WHERE p.id = {}"
+)
+
+
+async def pro_basis(professional_id: UUID | None, person_id: UUID) -> tuple[str | None, str, bool]:
+    """(basis, profession code, blocked) of a professional towards a person, in one query.
+
+    The basis is ``gp`` or ``granted`` (care team), ``temporary`` (a redeemed
+    code), ``emergency`` (a declared emergency the patient has not opposed),
+    or ``None``. A closed record, or an unknown professional, gives
+    ``(None, "", False)``. Authorship is the documents slice's business.
+    """
+    now = utcnow()
+    rows = await database.fetch(_PRO_BASIS_SQL, person_id, person_id, person_id, now, person_id, now,
+                                person_id, professional_id)
+    if not rows:
+        return None, "", False
+    r = rows[0]
+    if r["blocked"]:
+        return None, r["profession_code"], True
+    basis = r["role"] or ("temporary" if r["temporary"] else "emergency" if r["emergency"] else None)
+    return basis, r["profession_code"], False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote
 from uuid import UUID
 
@@ -10,9 +10,8 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, Parameter
 
-from backend.access.documents_scope import pro_basis
 from backend.core.auth import Actor, provide_actor, require_pro
 from backend.core.settings import Settings
 from backend.documents import services
@@ -38,6 +37,11 @@ CONTENT_CSP = {
 SANDBOX_CSP = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
 
 
+Page = Annotated[int, Parameter(ge=1, le=services.MAX_PAGE, description="Page number, from 1.")]
+PageSize = Annotated[int, Parameter(ge=1, le=services.MAX_PAGE_SIZE, description="Documents per page.")]
+Sort = Literal["-care_date", "care_date", "title", "-created_at"]
+
+
 def _page(data: dict) -> DocumentPage:
     return msgspec.convert(data, DocumentPage)
 
@@ -60,8 +64,8 @@ class DocumentController(Controller):
     dependencies = {"actor": Provide(provide_actor)}
 
     @get("/profiles/{profile_id:uuid}/documents", operation_id="listDocuments")
-    async def list_documents(self, profile_id: UUID, actor: Actor, sort: str = "-care_date", page: int = 1,
-                             page_size: int = 20) -> DocumentPage:
+    async def list_documents(self, profile_id: UUID, actor: Actor, sort: Sort = "-care_date", page: Page = 1,
+                             page_size: PageSize = 20) -> DocumentPage:
         """The documents this actor may see, newest care date first (filters: the search endpoint)."""
         return _page(await services.list_documents(actor, profile_id, sort=sort, page=page,
                                                     page_size=page_size))
@@ -76,17 +80,15 @@ class DocumentController(Controller):
     async def add_document(self, request: Request, profile_id: UUID, actor: Actor, settings: Settings,
                            data: Annotated[CitizenUpload, Multipart]) -> DocumentOut:
         """Add a photo or a file (PDF, JPEG, PNG, text). ``Idempotency-Key`` makes retries safe."""
-        body = await data.file.read()
         doc = await services.add_citizen_document(
-            settings, actor, profile_id, body, data.file.filename, title=data.title,
+            settings, actor, profile_id, data.file.file, data.file.filename, title=data.title,
             type_code=data.type_code, care_date=data.care_date,
             idempotency_key=request.headers.get("idempotency-key"))
         return msgspec.convert(doc, DocumentOut)
 
     @get("/documents/{document_id:uuid}", operation_id="getDocument")
     async def get_document(self, document_id: UUID, actor: Actor) -> DocumentOut:
-        row, _ = await services.get_document(actor, document_id)
-        return msgspec.convert(services.public(row), DocumentOut)
+        return msgspec.convert(await services.get_document(actor, document_id), DocumentOut)
 
     @get("/documents/{document_id:uuid}/content", operation_id="documentContent",
          media_type="application/octet-stream")
@@ -126,11 +128,10 @@ class ProDocumentController(Controller):
     async def find_patient(self, data: PatientSearchIn, actor: Actor) -> PatientOut:
         """Identify a patient by INS and strict traits; says which access basis you have."""
         require_pro(actor)
-        person = await services.identify_patient(data.ins, msgspec.structs.asdict(data))
-        basis, _, blocked = await pro_basis(actor.professional_id, person["id"])
+        person = await services.find_patient(actor, data.ins, msgspec.structs.asdict(data))
         return PatientOut(id=person["id"], first_name=person["first_name"],
                           birth_name=person["birth_name"], birth_date=person["birth_date"],
-                          basis=None if blocked else basis)
+                          basis=person["basis"])
 
     @get("/patients/{profile_id:uuid}", operation_id="proGetPatient")
     async def get_patient(self, profile_id: UUID, actor: Actor) -> PatientOut:
@@ -139,8 +140,8 @@ class ProDocumentController(Controller):
         return msgspec.convert(await services.patient_summary(actor, profile_id), PatientOut)
 
     @get("/patients/{profile_id:uuid}/documents", operation_id="proListDocuments")
-    async def list_documents(self, profile_id: UUID, actor: Actor, page: int = 1,
-                             page_size: int = 20) -> DocumentPage:
+    async def list_documents(self, profile_id: UUID, actor: Actor, page: Page = 1,
+                             page_size: PageSize = 20) -> DocumentPage:
         """What this professional may see of the patient's record (matrix, masking, basis)."""
         require_pro(actor)
         return _page(await services.list_documents(actor, profile_id, page=page, page_size=page_size))
@@ -156,11 +157,10 @@ class ProDocumentController(Controller):
                    data: Annotated[ProUpload, Multipart]) -> DocumentOut:
         """Feed a document; the patient is identified by INS + strict traits (QUAL identity only)."""
         require_pro(actor)
-        body = await data.file.read()
         traits = {"birth_name": data.birth_name, "first_name": data.first_name,
                   "birth_date": data.birth_date, "sex": data.sex, "birthplace_code": data.birthplace_code}
         doc = await services.feed_document(
-            settings, actor, ins=data.ins, traits=traits, data=body, filename=data.file.filename,
+            settings, actor, ins=data.ins, traits=traits, body=data.file.file, filename=data.file.filename,
             title=data.title, type_code=data.type_code, care_date=data.care_date,
             hidden_from_guardians=data.hidden_from_guardians, announce_later=data.announce_later,
             idempotency_key=request.headers.get("idempotency-key"))
@@ -172,7 +172,7 @@ class ProDocumentController(Controller):
                       data: Annotated[ReplaceUpload, Multipart]) -> DocumentOut:
         """Publish a new version of your own document (the previous version is kept)."""
         require_pro(actor)
-        doc = await services.replace_document(settings, actor, document_id, await data.file.read(),
+        doc = await services.replace_document(settings, actor, document_id, data.file.file,
                                               data.file.filename, data.title)
         return msgspec.convert(doc, DocumentOut)
 

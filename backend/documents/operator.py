@@ -2,55 +2,54 @@
 
 from __future__ import annotations
 
-import hashlib
+import json
 from datetime import date
 from pathlib import Path
 
 from backend.core.errors import CarnetError
 from backend.core.settings import Settings
-from backend.documents.sanitise import sanitise_upload
-from backend.documents.services import (
-    _store_document,
-    check_type,
-    fold,
-    identify_patient,
-    refuse_duplicate,
-)
+from backend.documents import audit
+from backend.documents.ingest import Submission, ingest
+from backend.documents.policy import operator_policy
+from backend.documents.repository import DocumentRepository
+from backend.documents.services import blob_store, match_identity, require_qualified, traits_mismatch
+
+
+async def _import_one(settings: Settings, folder: Path, entry: dict) -> dict:
+    traits = {"birth_name": entry["birth_name"], "first_name": entry["first_name"],
+              "birth_date": date.fromisoformat(entry["birth_date"]), "sex": entry["sex"]}
+    person = await match_identity(entry["ins"], traits)
+    if person is None:
+        raise ValueError("unknown INS")
+    if wrong := traits_mismatch(person, traits):
+        raise ValueError(f"identity traits differ: {', '.join(wrong)}")
+    require_qualified(person)
+    path = (folder / entry["file"]).resolve()
+    if folder.resolve() not in path.parents:
+        raise ValueError("file outside the manifest's folder")
+    repo = DocumentRepository(operator_policy(person["id"]))
+    with path.open("rb") as body:
+        row = await ingest(settings, blob_store(settings), repo, audit.OPERATOR, Submission(
+            body=body, filename=path.name, title=entry["title"], type_code=entry["type_code"],
+            care_date=date.fromisoformat(entry["care_date"]), author_label=entry["author"],
+            added_by=entry["author"], source="operator"))
+    return {"status": "created", "document": row["id"]}
 
 
 async def import_documents(settings: Settings, manifest: Path) -> list[dict]:
     """Feed each listed file: ``[{"ins", "birth_name", "first_name", "birth_date", "sex", "file",
     "type_code", "title", "care_date", "author"}]``; file paths are relative to the manifest.
 
-    Each entry is validated like a professional feed (INS + strict traits, format by content)
-    and reported; a bad entry never stops the others.
+    Each entry goes through the same pipeline as a professional feed (INS + strict
+    traits, type and title, format by content, duplicates, audit) and is reported;
+    a bad entry never stops the others.
     """
-    import json
-
     report = []
     for index, entry in enumerate(json.loads(manifest.read_text()), start=1):
         try:
-            type_info = check_type(entry["type_code"])
-            person = await identify_patient(entry["ins"], {
-                "birth_name": entry["birth_name"], "first_name": entry["first_name"],
-                "birth_date": date.fromisoformat(entry["birth_date"]), "sex": entry["sex"]})
-            path = (manifest.parent / entry["file"]).resolve()
-            if manifest.parent.resolve() not in path.parents:
-                raise ValueError("file outside the manifest's folder")
-            clean = sanitise_upload(path.read_bytes(), path.name, settings.max_document_bytes)
-            await refuse_duplicate(person["id"], clean.data)
-            values = {
-                "person": person["id"], "type_code": entry["type_code"], "category": type_info["category"],
-                "title": entry["title"], "search_text": fold(entry["title"]),
-                "care_date": date.fromisoformat(entry["care_date"]), "author_label": entry["author"],
-                "source": "operator", "added_by": entry["author"], "media_type": clean.media_type,
-                "filename": clean.safe_filename,
-            }
-            request_hash = hashlib.sha256(clean.data).hexdigest()
-            doc_id = await _store_document(settings, values, clean.data, None, request_hash)
-            report.append({"row": index, "status": "created", "document": doc_id})
+            report.append({"row": index, **await _import_one(settings, manifest.parent, entry)})
         except CarnetError as exc:
             report.append({"row": index, "status": "rejected", "reason": str(exc.detail)})
-        except (KeyError, ValueError, OSError) as exc:
+        except (KeyError, ValueError, TypeError, OSError) as exc:
             report.append({"row": index, "status": "rejected", "reason": f"{type(exc).__name__}: {exc}"})
     return report

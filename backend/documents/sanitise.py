@@ -134,11 +134,15 @@ def _megabytes(n: int) -> str:
     return f"{round(n / 1_000_000, 1):g}"
 
 
-def check_size(data: bytes, max_bytes: int) -> None:
-    """Refuse an empty upload (400, ``empty``) or one over ``max_bytes`` (413, ``too-large``)."""
-    if not data:
+def check_size(data: bytes, max_bytes: int, *, size: int | None = None) -> None:
+    """Refuse an empty upload (400, ``empty``) or one over ``max_bytes`` (413, ``too-large``).
+
+    ``size`` gives the length of a body not loaded yet (a spooled file).
+    """
+    size = len(data) if size is None else size
+    if not size:
         raise _refusal(InvalidRequest, "empty", "Le fichier est vide.", "The file is empty.")
-    if len(data) > max_bytes:
+    if size > max_bytes:
         mb = _megabytes(max_bytes)
         raise _refusal(
             PayloadTooLarge,

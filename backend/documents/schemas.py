@@ -91,7 +91,7 @@ class DocumentSearchIn(Body):
     date_to: date | None = None
     q: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     sort: Literal["-care_date", "care_date", "title", "-created_at"] = "-care_date"
-    page: Annotated[int, msgspec.Meta(ge=1)] = 1
+    page: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 1
     page_size: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
 
 

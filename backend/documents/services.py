@@ -1,17 +1,14 @@
 """Document services: list, read, add (citizen, caregiver, professional feed), replace, hide, delete.
 
-Every function takes the Actor and goes through :func:`document_scope`; the
-scope's SQL condition is part of every query, so a document outside it is
-simply not found (404), never "forbidden".
+Every function takes the Actor, resolves its policy once and works through
+the :class:`~backend.documents.repository.DocumentRepository` built from it,
+so a document outside the policy is simply not found (404), never
+"forbidden". Each request decides first, then records one access event with
+its real outcome.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import json
-import unicodedata
-import uuid
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -19,38 +16,30 @@ from typing import Any
 from uuid import UUID
 
 from backend.access import history
-from backend.access.documents_scope import DocumentScope, document_scope, pro_basis
+from backend.accounts import throttle
 from backend.accounts.services import display_name
-from backend.core import database
 from backend.core.auth import Actor, utcnow
 from backend.core.errors import CarnetError, Conflict, InvalidRequest, NotFound
 from backend.core.settings import Settings
+from backend.core.text import fold
+from backend.documents import audit
 from backend.documents.blobstore import BlobIntegrityError, DirectoryBlobStore, StoredBlob
-from backend.documents.sanitise import is_suspicious_filename, sanitise_upload
-from backend.documents.tables import Document, UploadReceipt
-from backend.identity.tables import InsuredPerson
+from backend.documents.catalogue import CATEGORIES, PATIENT_TYPE, TYPES, check_type
+from backend.documents.ingest import Body, Submission, ingest
+from backend.documents.policy import policy_for
+from backend.documents.repository import (
+    SORTS,
+    DocumentRepository,
+    Filters,
+    locate,
+    referenced_blob_ids,
+)
+from backend.identity import people
+from backend.identity.identifiers import validate_nir
 
-CATALOGUE = json.loads((Path(__file__).parent / "catalogue.json").read_text())
-TYPES: dict[str, dict] = CATALOGUE["types"]
-CATEGORIES: dict[str, dict] = CATALOGUE["categories"]
-PATIENT_TYPE = "carnet:patient-document"
-SORTS = {
-    "-care_date": "care_date DESC, created_at DESC",
-    "care_date": "care_date ASC, created_at ASC",
-    "title": "search_text ASC",
-    "-created_at": "created_at DESC",
-}
-COLUMNS = (
-    "id, person, type_code, category, title, care_date, author_professional, author_label, "
-    "structure_name, source, added_by, media_type, filename, size, sha256, version, previous_version, "
-    "status, masked, hidden_from_guardians, patient_visible_after, created_at"
-)
-# The list needs no hash or lineage; fewer columns, fewer conversions.
-LIST_COLUMNS = (
-    "id, person, type_code, category, title, care_date, author_label, structure_name, source, added_by, "
-    "media_type, filename, size, version, masked, hidden_from_guardians, patient_visible_after, created_at"
-)
-MAX_PAGE = 100
+__all__ = ["CATEGORIES", "PATIENT_TYPE", "TYPES", "check_type", "fold"]
+MAX_PAGE_SIZE = 100
+MAX_PAGE = 10_000
 
 
 class DocumentDamaged(CarnetError):
@@ -68,25 +57,8 @@ def blob_store(settings: Settings) -> DirectoryBlobStore:
     return _store(str(settings.blob_dir), settings.secrets.data_key)
 
 
-def fold(text: str) -> str:
-    """Lower case without accents, for title search."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-def check_type(type_code: str) -> dict:
-    if type_code not in TYPES:
-        raise InvalidRequest(
-            f"Type de document inconnu : « {type_code[:40]} ». Utilisez un code du catalogue.",
-            detail_en=f"Unknown document type '{type_code[:40]}'. Use a catalogue code.",
-            errors=[{"field": "type_code", "rule": "catalogue", "message": "type inconnu"}],
-        )
-    return TYPES[type_code]
-
-
-def public(row: dict, scope: DocumentScope | None = None) -> dict:
+def public(row: dict) -> dict:
     """A document's metadata as the API shows it."""
-    now = utcnow()
     hidden_until = row["patient_visible_after"]
     return {
         "id": row["id"],
@@ -107,26 +79,35 @@ def public(row: dict, scope: DocumentScope | None = None) -> dict:
         "version": row["version"],
         "masked": bool(row["masked"]),
         "hidden_from_guardians": bool(row["hidden_from_guardians"]),
-        "announced": hidden_until is None or hidden_until <= now,
+        "announced": hidden_until is None or hidden_until <= utcnow(),
         "created_at": row["created_at"],
     }
 
 
-async def _audit(actor: Actor, scope: DocumentScope, action: str, resource: str = "",
-                 outcome: str = "allowed", purpose: str = "") -> None:
-    """Record any access by someone other than the citizen themself ("X for Y" when on behalf)."""
-    if scope.kind == "self":
-        return
-    kind = {"pro": "emergency" if scope.basis == "emergency" else "pro"}.get(scope.kind, scope.kind)
-    on_behalf = None
-    if scope.kind in ("delegate", "parent"):
-        owner = await database.fetch(
-            "SELECT first_name, birth_name FROM insured_person WHERE id = {}", scope.person_id)
-        on_behalf = f"{owner[0]['first_name']} {owner[0]['birth_name']}"
-    await history.record(scope.person_id, actor_kind=kind,
-                         actor_id=actor.professional_id or actor.person_id,
-                         actor_label=await display_name(actor), action=action, resource=resource,
-                         outcome=outcome, purpose=purpose, on_behalf_of=on_behalf)
+async def open_record(actor: Actor, person_id: UUID, action: str, resource: str = "", *,
+                      write: bool = False, feed: bool = False, hidden: bool = False
+                      ) -> tuple[DocumentRepository, audit.Who]:
+    """The actor's repository on a person's documents; a refused professional is recorded once, then 404.
+
+    Raises:
+        NotFound: no right at all (another person, blocked, no basis, revoked delegation).
+    """
+    policy = await policy_for(actor, person_id, write=write, feed=feed)
+    who = await audit.who(actor, policy)
+    if policy.refused:
+        await audit.record(who, person_id, action, resource, outcome="refused", purpose=policy.refusal or "",
+                           hidden=hidden)
+        raise NotFound()
+    return DocumentRepository(policy), who
+
+
+def _page_bounds(page: int, page_size: int) -> tuple[int, int]:
+    if not 1 <= page <= MAX_PAGE or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidRequest(
+            f"Pagination invalide : page de 1 à {MAX_PAGE}, taille de 1 à {MAX_PAGE_SIZE}.",
+            detail_en=f"Invalid paging: page from 1 to {MAX_PAGE}, size from 1 to {MAX_PAGE_SIZE}.",
+            errors=[{"field": "page", "rule": "range", "message": "hors limites"}])
+    return page, page_size
 
 
 async def list_documents(
@@ -144,59 +125,73 @@ async def list_documents(
     page_size: int = 20,
 ) -> dict:
     """A page of the documents the actor may see, filtered, sorted and counted."""
-    scope = await document_scope(actor, person_id)
-    where, args = scope.where()
-    filters = {
-        "category = {}": category, "type_code = {}": type_code, "care_date >= {}": date_from,
-        "care_date <= {}": date_to,
-        "LOWER(author_label) LIKE {}": f"%{author.lower()}%" if author else None,
-        "search_text LIKE {}": f"%{fold(q)}%" if q else None,
-    }
-    for clause, value in filters.items():
-        if value is not None:
-            where += " AND " + clause
-            args.append(value)
     if sort not in SORTS:
         raise InvalidRequest(f"Tri inconnu : {sort[:20]} (possibles : {', '.join(SORTS)}).",
-                             detail_en=f"Unknown sort: {sort[:20]} (allowed: {', '.join(SORTS)}).")
-    page, page_size = max(1, page), min(max(1, page_size), MAX_PAGE)
-    rows = await database.fetch(
-        f"SELECT {LIST_COLUMNS} FROM document WHERE {where} ORDER BY {SORTS[sort]} LIMIT {{}} OFFSET {{}}",  # noqa: S608
-        *args, page_size, (page - 1) * page_size,
-    )
-    total = (await database.fetch(f"SELECT COUNT(*) AS n FROM document WHERE {where}", *args))[0]["n"]  # noqa: S608
-    await _audit(actor, scope, "documents.list")
+                             detail_en=f"Unknown sort: {sort[:20]} (allowed: {', '.join(SORTS)}).",
+                             errors=[{"field": "sort", "rule": "enum", "message": ", ".join(SORTS)}])
+    page, page_size = _page_bounds(page, page_size)
+    repo, who = await open_record(actor, person_id, "documents.list")
+    filters = Filters(category, type_code, author, date_from, date_to, q)
+    rows = await repo.page(filters, sort=sort, limit=page_size, offset=(page - 1) * page_size)
+    total = await repo.count(filters)
+    await audit.record(who, person_id, "documents.list")
     return {"items": [public(r) for r in rows], "total": total, "page": page, "page_size": page_size}
 
 
-async def _person_of(doc_id: UUID) -> UUID:
-    rows = await database.fetch("SELECT person FROM document WHERE id = {}", doc_id)
-    if not rows:
-        raise NotFound()
-    return rows[0]["person"]
+_REASONS = {
+    "read": "outside the actor's rights",
+    "manage": "not the record's owner",
+    "delete": "not the record's owner",
+    "author": "not the author",
+}
 
 
-async def get_document(
-    actor: Actor, doc_id: UUID, *, action: str = "document.read"
-) -> tuple[dict, DocumentScope]:
-    """One document, if the actor's scope includes it (else 404, and a refused event)."""
-    person_id = await _person_of(doc_id)
-    scope = await document_scope(actor, person_id)
-    where, args = scope.where()
-    rows = await database.fetch(
-        f"SELECT {COLUMNS}, blob_id, wrapped_key FROM document WHERE id = {{}} AND {where}",  # noqa: S608
-        doc_id, *args,
-    )
-    if not rows:
-        await _audit(actor, scope, action, str(doc_id), outcome="refused")
+async def decide(actor: Actor, doc_id: UUID, action: str, *, need: str = "read",
+                 record_allowed: bool = True) -> tuple[dict, DocumentRepository, audit.Who]:
+    """Find one document and decide whether the actor may do ``need`` with it, then record once.
+
+    ``need`` is ``read``, ``manage`` (the citizen side), ``delete`` (the citizen
+    side, its own uploads only) or ``author`` (the professional who wrote it).
+
+    Raises:
+        NotFound: the document is unknown or outside the actor's rights (recorded as refused).
+        Conflict: the citizen side may not delete a professional's document (recorded as refused).
+    """
+    where = await locate(doc_id)
+    if where is None:
         raise NotFound()
-    await _audit(actor, scope, action, str(doc_id))
-    return rows[0], scope
+    hidden = where.hidden_from_guardians
+    repo, who = await open_record(actor, where.person_id, action, str(doc_id), hidden=hidden)
+    row = await repo.get(doc_id)
+    policy = repo.policy
+    allowed = row is not None and (
+        need == "read"
+        or (need in ("manage", "delete") and policy.can_manage)
+        or (need == "author" and policy.is_pro and row["author_professional"] == policy.professional_id))
+    not_citizens = allowed and need == "delete" and row["source"] != "citizen"
+    if not allowed or not_citizens or record_allowed:
+        reason = "" if allowed and not not_citizens else (
+            "not added by the citizen side" if not_citizens else _REASONS[need])
+        await audit.record(who, where.person_id, action, str(doc_id), hidden=hidden,
+                           outcome="refused" if reason else "allowed", purpose=reason)
+    if not allowed:
+        raise NotFound()
+    if not_citizens:
+        raise Conflict(
+            "Seuls les documents que vous avez ajoutés peuvent être supprimés ; masquez les autres.",
+            detail_en="Only documents you added can be deleted; hide the others.")
+    return row, repo, who
+
+
+async def get_document(actor: Actor, doc_id: UUID) -> dict:
+    """One document's metadata, if the actor's policy includes it (else 404, recorded)."""
+    row, _, _ = await decide(actor, doc_id, "document.read")
+    return public(row)
 
 
 async def read_content(settings: Settings, actor: Actor, doc_id: UUID) -> tuple[bytes, dict]:
     """The document's bytes, decrypted and checked against the recorded hash."""
-    row, _ = await get_document(actor, doc_id, action="document.download")
+    row, _, _ = await decide(actor, doc_id, "document.download")
     stored = StoredBlob(blob_id=row["blob_id"], wrapped_key=row["wrapped_key"], sha256=row["sha256"],
                         size=row["size"])
     try:
@@ -207,164 +202,51 @@ async def read_content(settings: Settings, actor: Actor, doc_id: UUID) -> tuple[
     return data, row
 
 
-def _receipt_key(actor: Actor, idempotency_key: str | None) -> str | None:
-    if not idempotency_key:
-        return None
-    if len(idempotency_key) > 200 or not idempotency_key.isprintable():
-        raise InvalidRequest("En-tête Idempotency-Key invalide.", detail_en="Invalid Idempotency-Key header.")
-    return hashlib.sha256(f"{actor.account_id}:{idempotency_key}".encode()).hexdigest()
-
-
-async def _replayed(key: str | None, request_hash: str) -> UUID | None:
-    if key is None:
-        return None
-    rows = await database.fetch("SELECT document, request_hash FROM upload_receipt WHERE key = {}", key)
-    if not rows:
-        return None
-    if rows[0]["request_hash"] != request_hash:
-        raise Conflict("Cette clé d'idempotence a déjà servi pour un autre envoi.",
-                       detail_en="This idempotency key was already used for another upload.")
-    return rows[0]["document"]
-
-
-async def _store_document(settings: Settings, values: dict[str, Any], data: bytes, receipt: str | None,
-                          request_hash: str) -> UUID:
-    """Blob first (durable), then the row and the receipt in one transaction.
-
-    A crash between the two leaves an unreferenced blob, never a visible row
-    without its bytes; ``carnet documents-cleanup`` removes such blobs.
-    """
-    store = blob_store(settings)
-    blob_id = uuid.uuid4().hex
-    stored = await store.put(blob_id, data)
-    try:
-        async with database.transaction():
-            if await _replayed(receipt, request_hash):
-                raise _Raced()
-            doc_id = (await Document.insert(Document(
-                **values, blob_id=blob_id, wrapped_key=stored.wrapped_key, sha256=stored.sha256,
-                size=stored.size,
-            )).returning(Document.id))[0]["id"]
-            if receipt:
-                await UploadReceipt.insert(UploadReceipt(key=receipt, document=doc_id,
-                                                         request_hash=request_hash))
-        return doc_id
-    except BaseException:
-        await store.delete(blob_id)
-        raise
-
-
-class _Raced(Exception):
-    """Another request with the same idempotency key committed first."""
-
-
-async def refuse_duplicate(person_id: UUID, data: bytes) -> None:
-    """The same file already in the record (and not deleted) is a duplicate: 409 naming it."""
-    digest = hashlib.sha256(data).hexdigest()
-    rows = await database.fetch(
-        "SELECT title, care_date FROM document WHERE person = {} AND sha256 = {} AND status = 'active'",
-        person_id, digest)
-    if rows:
-        title, when = rows[0]["title"], rows[0]["care_date"]
-        raise Conflict(
-            f"Ce fichier est déjà dans le dossier : « {title} » du {when:%d/%m/%Y}.",
-            detail_en=f"This file is already in the record: '{title}' of {when:%Y-%m-%d}.",
-            errors=[{"field": "file", "rule": "duplicate", "message": "document déjà présent"}],
-        )
-
-
-async def _sanitised(settings: Settings, data: bytes, filename: str | None):
-    if filename and is_suspicious_filename(filename):
-        raise InvalidRequest(
-            "Nom de fichier refusé : chemin ou caractères de contrôle interdits.",
-            detail_en="File name refused: paths and control characters are not allowed.",
-            errors=[{"field": "file", "rule": "filename", "message": "nom de fichier suspect"}],
-        )
-    return await asyncio.to_thread(sanitise_upload, data, filename, settings.max_document_bytes)
-
-
-def _check_title(title: str) -> str:
-    title = " ".join(title.split())
-    if not title or len(title) > 200 or not title.isprintable():
-        raise InvalidRequest("Titre invalide : 1 à 200 caractères imprimables.",
-                             detail_en="Invalid title: 1 to 200 printable characters.",
-                             errors=[{"field": "title", "rule": "length", "message": "titre invalide"}])
-    return title
+async def _changed(repo: DocumentRepository, doc_id: UUID, changes: dict[str, Any], need: str) -> dict:
+    if not await repo.change(doc_id, changes, need=need):
+        raise NotFound()  # changed meanwhile (replaced, deleted)
+    row = await repo.get(doc_id)
+    if row is None:
+        raise NotFound()
+    return public(row)
 
 
 async def add_citizen_document(
-    settings: Settings, actor: Actor, person_id: UUID, data: bytes, filename: str | None, *,
+    settings: Settings, actor: Actor, person_id: UUID, body: Body, filename: str | None, *,
     title: str, type_code: str | None, care_date: date | None, idempotency_key: str | None,
 ) -> dict:
     """A document the citizen (or a parent, or a caregiver with the scope) adds to the record."""
-    scope = await document_scope(actor, person_id, write=True)
-    if not scope.can_add or scope.is_pro:
+    repo, who = await open_record(actor, person_id, "document.add", write=True)
+    if repo.policy.is_pro or not repo.policy.can_add:
         raise NotFound()
-    type_code = type_code or PATIENT_TYPE
-    entry = check_type(type_code)
-    title = _check_title(title)
-    receipt = _receipt_key(actor, idempotency_key)
-    request_hash = hashlib.sha256(data + f"{title}|{type_code}|{care_date}".encode()).hexdigest()
-    if (existing := await _replayed(receipt, request_hash)) is not None:
-        return await _public_by_id(existing)
-    clean = await _sanitised(settings, data, filename)
-    await refuse_duplicate(person_id, clean.data)
-    name = await display_name(actor)
-    if scope.kind != "self":
-        owner = await InsuredPerson.select(InsuredPerson.first_name, InsuredPerson.birth_name).where(
-            InsuredPerson.id == person_id).first()
-        name = f"{name} pour {owner['first_name']} {owner['birth_name']}"
-    values = {
-        "person": person_id, "type_code": type_code, "category": entry["category"], "title": title,
-        "search_text": fold(title), "care_date": care_date or date.today(), "author_label": name,
-        "source": "citizen", "added_by": name, "media_type": clean.media_type,
-        "filename": clean.safe_filename,
-    }
-    try:
-        doc_id = await _store_document(settings, values, clean.data, receipt, request_hash)
-    except _Raced:
-        return await _public_by_id(await _replayed(receipt, request_hash))
-    await _audit(actor, scope, "document.add", str(doc_id))
-    return await _public_by_id(doc_id)
-
-
-async def _public_by_id(doc_id: UUID | None) -> dict:
-    rows = await database.fetch(f"SELECT {COLUMNS} FROM document WHERE id = {{}}", doc_id)  # noqa: S608
-    return public(rows[0])
-
-
-async def _owned_by_citizen(actor: Actor, doc_id: UUID) -> tuple[dict, DocumentScope]:
-    row, scope = await get_document(actor, doc_id, action="document.manage")
-    if not scope.can_manage:
-        raise NotFound()
-    return row, scope
+    name = who.label if who.on_behalf_of is None else f"{who.label} pour {who.on_behalf_of}"
+    sub = Submission(body=body, filename=filename, title=title, type_code=type_code or PATIENT_TYPE,
+                     care_date=care_date or date.today(), author_label=name, added_by=name, source="citizen",
+                     idempotency_key=idempotency_key, receipt_scope=str(actor.account_id))
+    return public(await ingest(settings, blob_store(settings), repo, who, sub))
 
 
 async def set_masked(actor: Actor, doc_id: UUID, masked: bool) -> dict:
     """Hide a document from professionals (its author and the GP still see it), or show it again."""
-    row, _ = await _owned_by_citizen(actor, doc_id)
-    await Document.update({Document.masked: masked, Document.updated_at: utcnow()}).where(
-        Document.id == row["id"])
-    return await _public_by_id(row["id"])
+    _, repo, _ = await decide(actor, doc_id, "document.mask" if masked else "document.unmask", need="manage")
+    return await _changed(repo, doc_id, {"masked": masked}, "manage")
 
 
 async def delete_citizen_document(settings: Settings, actor: Actor, doc_id: UUID) -> None:
     """Delete a document the citizen's side added (professional documents are kept)."""
-    row, _ = await _owned_by_citizen(actor, doc_id)
-    if row["source"] != "citizen":
-        raise Conflict(
-            "Seuls les documents que vous avez ajoutés peuvent être supprimés ; masquez les autres.",
-            detail_en="Only documents you added can be deleted; hide the others.",
-        )
-    await Document.update({Document.status: "deleted", Document.updated_at: utcnow()}).where(
-        Document.id == row["id"])
+    row, repo, _ = await decide(actor, doc_id, "document.delete", need="delete")
+    if not await repo.change(doc_id, {"status": "deleted"}, need="delete"):
+        raise NotFound()
     await blob_store(settings).delete(row["blob_id"])
 
 
 # --- professionals ----------------------------------------------------------------------
 
+_NO_MATCH = ("Aucun dossier ne correspond à cet INS et à ces traits d'identité.",
+             "No record matches this INS and these identity traits.")
 
-def _traits_mismatch(person: dict, traits: dict) -> list[str]:
+
+def traits_mismatch(person: dict, traits: dict) -> list[str]:
     def same(a: Any, b: Any) -> bool:
         return fold(str(a)).strip() == fold(str(b)).strip()
 
@@ -379,142 +261,116 @@ def _traits_mismatch(person: dict, traits: dict) -> list[str]:
     return [k for k, ok in checks.items() if not ok]
 
 
-async def patient_summary(actor: Actor, person_id: UUID) -> dict:
-    """Name, birth date and basis of a patient the professional has access to (else 404)."""
-    scope = await document_scope(actor, person_id)
-    rows = await database.fetch(
-        "SELECT id, first_name, birth_name, birth_date, sex FROM insured_person WHERE id = {}", person_id)
-    await _audit(actor, scope, "patient.read")
-    return {**rows[0], "basis": scope.basis}
+async def identify_patient(actor: Actor, ins: str, traits: dict) -> dict:
+    """Find a patient by INS and every strict trait, as the national record does.
+
+    A professional learns nothing from a failed attempt: an unknown INS and any
+    mismatching trait give the same answer, failures are throttled per
+    professional, and an attempt on an existing record is written to its
+    history. Only someone who supplied the whole matching identity is told
+    why it cannot be used (identity not qualified).
+    """
+    key = f"identify:{actor.professional_id}"
+    await throttle.check(key)
+    person = await match_identity(ins, traits)
+    if person is None or traits_mismatch(person, traits):
+        await throttle.record_failure(key)
+        if person is not None:
+            await history.record(person["id"], actor_kind="pro", actor_id=str(actor.professional_id),
+                                 actor_label=await display_name(actor), action="patient.identify",
+                                 outcome="refused", purpose="identity traits mismatch")
+        raise InvalidRequest(_NO_MATCH[0], detail_en=_NO_MATCH[1],
+                             errors=[{"field": "ins", "rule": "match", "message": "aucune correspondance"}])
+    require_qualified(person)
+    return person
 
 
-async def identify_patient(ins: str, traits: dict) -> dict:
-    """Find a patient by INS and strict traits, refusing with the exact reason as the national record does."""
-    from backend.identity.identifiers import validate_nir
+async def match_identity(ins: str, traits: dict) -> dict | None:
+    """The open record of this INS (format checked), for the caller to compare the traits."""
+    return await people.by_nir(validate_nir(ins, field="ins"))
 
-    nir = validate_nir(ins, field="ins")
-    rows = await database.fetch(
-        "SELECT id, identity_status, birth_name, first_name, birth_date, sex, birthplace_code "
-        "FROM insured_person WHERE nir = {} AND closed_at IS NULL", nir)
-    person = rows[0] if rows else None
-    if person is None:
-        raise InvalidRequest("INS inconnu : aucun dossier pour cet identifiant.",
-                             detail_en="Unknown INS: no record for this identifier.",
-                             errors=[{"field": "ins", "rule": "known", "message": "INS inconnu"}])
+
+def require_qualified(person: dict) -> None:
+    """Only a qualified identity (QUAL) may be used to exchange data."""
     if person["identity_status"] != "QUAL":
         raise InvalidRequest(
             f"Identité non qualifiée (statut {person['identity_status']}) : l'INS ne peut pas être utilisé.",
             detail_en=f"Identity not qualified (status {person['identity_status']}): the INS cannot be used.",
             errors=[{"field": "ins", "rule": "qualified", "message": "identité non qualifiée"}])
-    wrong = _traits_mismatch(person, traits)
-    if wrong:
-        raise InvalidRequest(
-            f"Traits d'identité différents de l'identité de référence : {', '.join(wrong)}.",
-            detail_en=f"Identity traits differ from the reference identity: {', '.join(wrong)}.",
-            errors=[{"field": f, "rule": "match", "message": "ne correspond pas"} for f in wrong])
-    return person
+
+
+async def find_patient(actor: Actor, ins: str, traits: dict) -> dict:
+    """Identify a patient and say which basis of access the professional has (``None`` if blocked)."""
+    person = await identify_patient(actor, ins, traits)
+    policy = await policy_for(actor, person["id"])
+    who = await audit.who(actor, policy)
+    await audit.record(who, person["id"], "patient.identify")
+    return {**person, "basis": None if policy.refused else policy.basis}
+
+
+async def patient_summary(actor: Actor, person_id: UUID) -> dict:
+    """Name, birth date and basis of a patient the professional has access to (else 404)."""
+    repo, who = await open_record(actor, person_id, "patient.read")
+    person = await people.summary(person_id)
+    await audit.record(who, person_id, "patient.read")
+    return {**person, "basis": repo.policy.basis}
 
 
 async def feed_document(
-    settings: Settings, actor: Actor, *, ins: str, traits: dict, data: bytes, filename: str | None,
+    settings: Settings, actor: Actor, *, ins: str, traits: dict, body: Body, filename: str | None,
     title: str, type_code: str, care_date: date, hidden_from_guardians: bool, announce_later: bool,
     idempotency_key: str | None,
 ) -> dict:
     """A professional adds a document to a patient's record (the author gets presumed consent)."""
-    entry = check_type(type_code)
-    title = _check_title(title)
-    person = await identify_patient(ins, traits)
-    _, _, blocked = await pro_basis(actor.professional_id, person["id"])
-    if blocked:
-        raise NotFound()
-    receipt = _receipt_key(actor, idempotency_key)
-    request_hash = hashlib.sha256(data + f"{title}|{type_code}|{care_date}|{ins}".encode()).hexdigest()
-    if (existing := await _replayed(receipt, request_hash)) is not None:
-        return await _public_by_id(existing)
-    clean = await _sanitised(settings, data, filename)
-    await refuse_duplicate(person["id"], clean.data)
+    check_type(type_code)
+    person = await identify_patient(actor, ins, traits)
+    repo, who = await open_record(actor, person["id"], "document.add", feed=True)
     pro = await _pro_row(actor.professional_id)
-    values = {
-        "person": person["id"], "type_code": type_code, "category": entry["category"], "title": title,
-        "search_text": fold(title), "care_date": care_date, "author_professional": actor.professional_id,
-        "author_label": f"{pro['first_name']} {pro['last_name']}", "structure_name": pro["structure_name"],
-        "source": "professional", "added_by": f"{pro['first_name']} {pro['last_name']}",
-        "media_type": clean.media_type, "filename": clean.safe_filename,
-        "hidden_from_guardians": hidden_from_guardians,
-        "patient_visible_after": (utcnow() + timedelta(days=settings.announcement_delay_days)
-                                  if announce_later else None),
-    }
-    try:
-        doc_id = await _store_document(settings, values, clean.data, receipt, request_hash)
-    except _Raced:
-        return await _public_by_id(await _replayed(receipt, request_hash))
-    await history.record(person["id"], actor_kind="pro", actor_id=actor.professional_id,
-                         actor_label=values["author_label"], action="document.add", resource=str(doc_id))
-    return await _public_by_id(doc_id)
+    name = f"{pro['first_name']} {pro['last_name']}"
+    sub = Submission(
+        body=body, filename=filename, title=title, type_code=type_code, care_date=care_date,
+        author_label=name, added_by=name, source="professional", author_professional=actor.professional_id,
+        structure_name=pro["structure_name"], hidden_from_guardians=hidden_from_guardians,
+        patient_visible_after=(utcnow() + timedelta(days=settings.announcement_delay_days)
+                               if announce_later else None),
+        idempotency_key=idempotency_key, receipt_scope=str(actor.account_id), extra={"ins": ins})
+    return public(await ingest(settings, blob_store(settings), repo, who, sub))
 
 
-async def _pro_row(professional_id: UUID) -> dict:
-    rows = await database.fetch(
-        "SELECT first_name, last_name, structure_name, profession_code FROM professional WHERE id = {}",
-        professional_id)
-    return rows[0]
+async def _pro_row(professional_id: UUID | None) -> dict:
+    from backend.professionals.directory import pro_profile
+
+    return await pro_profile(professional_id)
 
 
-async def _authored(actor: Actor, doc_id: UUID) -> dict:
-    row, _ = await get_document(actor, doc_id, action="document.manage")
-    if not actor.is_pro or row["author_professional"] != actor.professional_id:
-        raise NotFound()
-    return row
-
-
-async def replace_document(settings: Settings, actor: Actor, doc_id: UUID, data: bytes,
+async def replace_document(settings: Settings, actor: Actor, doc_id: UUID, body: Body,
                            filename: str | None, title: str | None) -> dict:
     """The author publishes a new version; the old one is kept as ``replaced``."""
-    old = await _authored(actor, doc_id)
-    clean = await _sanitised(settings, data, filename)
-    title = _check_title(title) if title else old["title"]
-    full = (await database.fetch(
-        "SELECT * FROM document WHERE id = {}", doc_id))[0]
-    values = {k: full[k] for k in (
-        "person", "type_code", "category", "care_date", "author_professional", "author_label",
-        "structure_name", "source", "added_by", "masked", "hidden_from_guardians", "patient_visible_after")}
-    values.update(title=title, search_text=fold(title), media_type=clean.media_type,
-                  filename=clean.safe_filename, version=full["version"] + 1, previous_version=doc_id)
-    store = blob_store(settings)
-    blob_id = uuid.uuid4().hex
-    stored = await store.put(blob_id, clean.data)
-    try:
-        async with database.transaction():
-            updated = await Document.update(
-                {Document.status: "replaced", Document.updated_at: utcnow()}
-            ).where((Document.id == doc_id) & (Document.status == "active")).returning(Document.id)
-            if not updated:
-                raise Conflict("Ce document a déjà été remplacé.",
-                               detail_en="This document was already replaced.")
-            new_id = (await Document.insert(Document(
-                **values, blob_id=blob_id, wrapped_key=stored.wrapped_key, sha256=stored.sha256,
-                size=stored.size)).returning(Document.id))[0]["id"]
-    except BaseException:
-        await store.delete(blob_id)
-        raise
-    return await _public_by_id(new_id)
+    old, repo, who = await decide(actor, doc_id, "document.replace", need="author", record_allowed=False)
+    sub = Submission(
+        body=body, filename=filename, title=title or old["title"], type_code=old["type_code"],
+        care_date=old["care_date"], author_label=old["author_label"], added_by=old["added_by"],
+        source=old["source"], author_professional=old["author_professional"],
+        structure_name=old["structure_name"], hidden_from_guardians=bool(old["hidden_from_guardians"]),
+        masked=bool(old["masked"]), patient_visible_after=old["patient_visible_after"],
+        extra={"version": old["version"] + 1, "previous_version": doc_id, "supersedes": doc_id})
+    return public(await ingest(settings, blob_store(settings), repo, who, sub, action="document.replace"))
 
 
 async def archive_document(actor: Actor, doc_id: UUID) -> None:
-    row = await _authored(actor, doc_id)
-    await Document.update({Document.status: "archived", Document.updated_at: utcnow()}).where(
-        Document.id == row["id"])
+    """The author withdraws a document from the record (kept, no longer listed)."""
+    _, repo, _ = await decide(actor, doc_id, "document.archive", need="author")
+    if not await repo.change(doc_id, {"status": "archived"}, need="author"):
+        raise NotFound()
 
 
 async def announce_document(actor: Actor, doc_id: UUID) -> dict:
     """The author releases a document to the patient (the diagnosis has been announced)."""
-    row = await _authored(actor, doc_id)
-    await Document.update({Document.patient_visible_after: utcnow()}).where(Document.id == row["id"])
-    return await _public_by_id(row["id"])
+    _, repo, _ = await decide(actor, doc_id, "document.announce", need="author")
+    return await _changed(repo, doc_id, {"patient_visible_after": utcnow()}, "author")
 
 
 async def orphan_blobs(settings: Settings) -> list[str]:
     """Blob ids that no document row references (left by a crash between blob and row)."""
     stored = set(await blob_store(settings).list_ids())
-    referenced = {r["blob_id"] for r in await database.fetch("SELECT blob_id FROM document")}
-    return sorted(stored - referenced)
+    return sorted(stored - await referenced_blob_ids())

@@ -20,6 +20,7 @@ class Document(Table, tablename="document"):
     care_date = Date(index=True)
     author_professional = ForeignKey(references=Professional, null=True, default=None, index=True)
     author_label = Varchar(length=200)
+    author_search = Varchar(length=200, default="")  # author folded for search
     structure_name = Varchar(length=200, null=True, default=None)
     source = Varchar(length=12)  # citizen | professional | operator
     added_by = Varchar(length=200)  # who did it, "X pour Y" when on behalf of someone

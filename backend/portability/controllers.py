@@ -49,7 +49,7 @@ class PortabilityController(Controller):
     @get("/closure", operation_id="closureRules")
     async def closure_rules(self, profile_id: UUID, actor: Actor) -> RetentionOut:
         """What closing the space means, before confirming."""
-        await services._owner(actor, profile_id)
+        await services.owner(actor, profile_id)
         return RetentionOut(retention_years=services.RETENTION_YEARS, retention=services.RETENTION["fr"],
                             retention_en=services.RETENTION["en"], confirmation=services.CONFIRMATION)
 

@@ -10,15 +10,16 @@ from datetime import date, datetime
 from uuid import UUID
 
 from backend.access import history
-from backend.access.rules import relation_to
+from backend.access.rules import Relation, relation_to
 from backend.access.tables import Block, CareRelation, Delegation, ResearchChoice, TemporaryAccess
 from backend.accounts.tables import Account, Passkey, UserSession
 from backend.core import database
 from backend.core.auth import Actor, utcnow
 from backend.core.errors import InvalidRequest, NotFound
 from backend.core.settings import Settings
+from backend.documents import audit
 from backend.documents.blobstore import StoredBlob
-from backend.documents.services import COLUMNS, blob_store, public
+from backend.documents.services import blob_store, open_record, public
 from backend.identity.card import card_view
 from backend.identity.tables import InsuredPerson
 
@@ -48,29 +49,35 @@ def _dump(value) -> bytes:
     return json.dumps(value, default=_json_default, ensure_ascii=False, indent=1).encode()
 
 
-async def _owner(actor: Actor, person_id: UUID) -> None:
+async def owner(actor: Actor, person_id: UUID) -> Relation:
+    """The citizen themself or a parent of a minor: who may take the record away (else 404)."""
     relation = await relation_to(actor, person_id)
     if relation.kind not in ("self", "parent"):
         raise NotFound()
+    return relation
 
 
 async def export_zip(settings: Settings, actor: Actor, person_id: UUID) -> bytes:
-    """A ZIP of every document (as stored, hash-checked), its metadata, the profile,
-    delegations, preferences and the access history, described by ``manifest.json``."""
-    await _owner(actor, person_id)
+    """A ZIP of every document the actor may see (as stored, hash-checked), its metadata, the
+    profile, delegations, preferences and the access history, described by ``manifest.json``.
+
+    The documents come through the actor's repository, so a parent's export of a
+    minor leaves out the minor's secret, and nobody exports a document not yet
+    announced to the patient. The export itself is recorded in the access history.
+    """
+    relation = await owner(actor, person_id)
+    repo, who = await open_record(actor, person_id, "record.export")
     person = await InsuredPerson.select().where(InsuredPerson.id == person_id).first()
-    docs = await database.fetch(
-        f"SELECT {COLUMNS}, blob_id, wrapped_key FROM document WHERE person = {{}} "  # noqa: S608
-        "AND status IN ('active', 'archived', 'replaced') ORDER BY care_date", person_id)
     store = blob_store(settings)
     files: dict[str, bytes] = {}
     entries = []
-    for row in docs:
+    async for row in repo.export_rows():
         stored = StoredBlob(blob_id=row["blob_id"], wrapped_key=row["wrapped_key"], sha256=row["sha256"],
                             size=row["size"])
         path = f"documents/{row['id']}-{row['filename']}"
         files[path] = await store.get(row["blob_id"], stored)
         entries.append({**public(row), "path": path, "status": row["status"]})
+    events = [event async for event in history.iter_events(person_id, viewer=relation.kind)]
     sections = {
         "profile.json": card_view(settings, person, []),
         "delegations.json": await Delegation.select(
@@ -87,7 +94,7 @@ async def export_zip(settings: Settings, actor: Actor, person_id: UUID) -> bytes
             TemporaryAccess.person == person_id),
         "research-choices.json": await ResearchChoice.select(ResearchChoice.choice, ResearchChoice.created_at)
         .where(ResearchChoice.person == person_id),
-        "access-history.json": await history.history(person_id, limit=1_000_000),
+        "access-history.json": events,
     }
     manifest = {
         "format": FORMAT,
@@ -107,7 +114,9 @@ async def export_zip(settings: Settings, actor: Actor, person_id: UUID) -> bytes
                 archive.writestr(name, data)
         return buffer.getvalue()
 
-    return await asyncio.to_thread(build)
+    archive = await asyncio.to_thread(build)
+    await audit.record(who, person_id, "record.export", always=True)
+    return archive
 
 
 async def close_space(actor: Actor, person_id: UUID, confirmation: str) -> dict:

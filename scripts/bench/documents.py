@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import sys
 import time
+import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -47,7 +48,9 @@ async def seed_documents(env: dict[str, str], count: int) -> None:
     os.environ.update(env)
     from backend.core import database
     from backend.core.settings import load_settings
-    from backend.documents.services import _store_document, fold
+    from backend.documents.policy import operator_policy
+    from backend.documents.repository import DocumentRepository
+    from backend.documents.services import blob_store
     from backend.identity.tables import InsuredPerson
     from backend.professionals.tables import Professional
 
@@ -61,11 +64,15 @@ async def seed_documents(env: dict[str, str], count: int) -> None:
     for i in range(count):
         title = f"Document {i:04d}"
         values = {"person": person["id"], "type_code": types[i % 5], "category": "comptes-rendus",
-                  "title": title, "search_text": fold(title),
+                  "title": title,
                   "care_date": date(2026, 1, 1) + timedelta(days=i % 300),
                   "author_professional": gp["id"], "author_label": "Alice MÉDECIN", "source": "professional",
                   "added_by": "Alice MÉDECIN", "media_type": "application/pdf", "filename": "doc.pdf"}
-        await _store_document(settings, values, pdf, None, str(i))
+        blob_id = uuid.uuid4().hex
+        stored = await blob_store(settings).put(blob_id, pdf)
+        await DocumentRepository(operator_policy(person["id"])).insert({
+            **values, "blob_id": blob_id, "wrapped_key": stored.wrapped_key, "sha256": stored.sha256,
+            "size": stored.size})
     await database.stop(engine)
 
 
@@ -96,7 +103,7 @@ async def feed_in_process(env: dict[str, str], seconds: float, workers: int) -> 
         nonlocal done
         while time.monotonic() < deadline:
             data = demo.sample_pdf(f"{next(counter):08d} {padding}")
-            await feed_document(settings, actor, ins=demo.CAMILLE, traits=traits, data=data,
+            await feed_document(settings, actor, ins=demo.CAMILLE, traits=traits, body=data,
                                 filename="bilan.pdf", title="Bilan", type_code="11502-2",
                                 care_date=date(2026, 10, 1), hidden_from_guardians=False,
                                 announce_later=False, idempotency_key=None)
