@@ -90,7 +90,7 @@ def test_presentation_token_verified_once_by_a_professional(demo_apis, run):
         AccessEvent.person == camille_id).order_by(AccessEvent.id))
     assert {"action": "card.verify", "outcome": "allowed"} in events
     assert {"action": "card.verify", "outcome": "refused"} in events
-    history = camille.get(f"/api/profiles/{camille_id}/access-history").json()
+    history = camille.get(f"/api/profiles/{camille_id}/access-history").json()["items"]
     assert any(e["actor_label"].startswith("Bruno OFFICINE") for e in history)
 
 
@@ -149,7 +149,7 @@ def test_delegate_presents_card_until_revoked(make_api, run, settings):
     assert r.status_code == 400 and "révoquée" in r.json()["detail"]
     states = [x["state"] for x in owner.api.get(f"/api/profiles/{owner.person_id}/delegations").json()]
     assert states == ["revoked"]
-    history = owner.api.get(f"/api/profiles/{owner.person_id}/access-history").json()
+    history = owner.api.get(f"/api/profiles/{owner.person_id}/access-history").json()["items"]
     assert {e["action"] for e in history} >= {"delegation.accept", "card.read", "card.present",
                                                "card.verify"}
 

@@ -97,7 +97,7 @@ def test_caregiver_with_scope_reads_and_adds_on_behalf(world):
     assert r.status_code == 201, r.text
     assert " pour " in r.json()["added_by"]
     events = world.patient.api.get(f"/api/profiles/{pid}/access-history",
-                                   params={"actor_kind": "delegate"}).json()
+                                   params={"actor_kind": "delegate"}).json()["items"]
     added = [e for e in events if e["action"] == "document.add"]
     assert added and added[0]["on_behalf_of"] and added[0]["actor_label"] != added[0]["on_behalf_of"]
 
@@ -153,7 +153,7 @@ def test_refused_actor_matrix(world):
         r = client.request(method, url, **kwargs)
         assert r.status_code in (403, 404), f"{label}: {method} {url} -> {r.status_code}"
         assert r.headers["content-type"].startswith(PROBLEM)
-    refused = world.patient.api.get(f"/api/profiles/{pid}/access-history", params={"outcome": "refused"}).json()
+    refused = world.patient.api.get(f"/api/profiles/{pid}/access-history", params={"outcome": "refused"}).json()["items"]
     assert {"blocked", "no care relationship"} <= {e["purpose"] for e in refused}
 
 
@@ -207,7 +207,7 @@ def test_emergency_access_and_opposition(world, make_api, run, settings):
     notes = world.patient.api.get(f"/api/profiles/{pid}/notifications").json()
     assert any(n["kind"] == "access.emergency" for n in notes)
     events = world.patient.api.get(f"/api/profiles/{pid}/access-history",
-                                   params={"actor_kind": "emergency"}).json()
+                                   params={"actor_kind": "emergency"}).json()["items"]
     assert any(e["purpose"] == "Patient inconscient aux urgences" for e in events)
 
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, delete, get, post
 from litestar.di import Provide
+from litestar.params import Parameter
 
 from backend.access import delegations, history, preferences
 from backend.access.rules import relation_to
 from backend.access.schemas import (
     AcceptIn,
-    AccessEventOut,
+    AccessHistoryPage,
     CareRelationIn,
     CareTeamOut,
     DelegationIn,
@@ -34,6 +36,8 @@ from backend.core.auth import Actor, provide_actor, require_pro
 from backend.core.errors import NotFound
 from backend.core.settings import Settings
 from backend.documents.schemas import PatientOut
+
+ActorKind = Literal["pro", "emergency", "delegate", "parent", "operator", "self"]
 
 
 class DelegationController(Controller):
@@ -63,15 +67,25 @@ class DelegationController(Controller):
         return msgspec.convert(row, DelegationOut)
 
     @get("/profiles/{profile_id:uuid}/access-history", operation_id="accessHistory")
-    async def access_history(self, profile_id: UUID, actor: Actor, actor_kind: str | None = None,
-                             outcome: str | None = None, since: datetime | None = None,
-                             ) -> list[AccessEventOut]:
-        """Who used this profile's data (own profile or a child's), newest first, filterable."""
+    async def access_history(
+        self, profile_id: UUID, actor: Actor, actor_kind: ActorKind | None = None,
+        outcome: Literal["allowed", "refused"] | None = None,
+        action: Annotated[str, Parameter(max_length=40, pattern=r"^[a-z_.]*$")] = "",
+        since: datetime | None = None,
+        before: Annotated[int, Parameter(ge=1, le=history.NEWEST,
+                                         description="next_cursor of the previous page")] = history.NEWEST,
+        limit: Annotated[int, Parameter(ge=1, le=history.MAX_LIMIT)] = 50,
+    ) -> AccessHistoryPage:
+        """Who used this profile's data (own profile or a child's), newest first, filterable, paged.
+
+        A parent never sees the events about the minor's secret.
+        """
         relation = await relation_to(actor, profile_id)
         if relation.kind not in ("self", "parent"):
             raise NotFound()
-        rows = await history.history(profile_id, actor_kind=actor_kind, outcome=outcome, since=since)
-        return msgspec.convert(rows, list[AccessEventOut])
+        page = await history.page(profile_id, viewer=relation.kind, limit=limit, before=before,
+                                  actor_kind=actor_kind, outcome=outcome, action=action or None, since=since)
+        return msgspec.convert(page, AccessHistoryPage)
 
 
 class PrivacyController(Controller):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -35,6 +36,8 @@ def event_hash(prev_hash: str, event: dict) -> str:
     """SHA-256 over the previous hash and the event's fields in a canonical form."""
     body = {k: (_stamp(event[k]) if k == "created_at" else str(event[k]) if event[k] is not None else None)
             for k in _HASHED}
+    if event.get("hidden_from_guardians"):  # hashed only when set: older chains keep verifying
+        body["hidden_from_guardians"] = True
     payload = prev_hash + json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -59,11 +62,14 @@ async def record(
     resource: str = "",
     purpose: str = "",
     on_behalf_of: str | None = None,
+    hidden_from_guardians: bool = False,
 ) -> None:
     """Append one event to the person's access history (in the caller's transaction if any).
 
     The first allowed access by a professional new to this record also leaves
-    a notice for the citizen.
+    a notice for the citizen. An event about a minor's secret
+    (``hidden_from_guardians``) is never shown to the minor's guardians, and
+    leaves no notice on the profile they read.
     """
     async with database.transaction():
         await _lock_person_chain(person_id)
@@ -74,22 +80,23 @@ async def record(
             "person": person_id, "actor_kind": actor_kind, "actor_id": str(actor_id),
             "actor_label": actor_label[:200], "on_behalf_of": on_behalf_of, "action": action,
             "resource": resource, "purpose": purpose, "outcome": outcome, "created_at": utcnow(),
+            "hidden_from_guardians": hidden_from_guardians,
         }
-        if actor_kind in ACTOR_WORDS and outcome == "allowed":
+        if actor_kind in ACTOR_WORDS and outcome == "allowed" and not hidden_from_guardians:
             await _notify_first_access(person_id, event)
         prev = last[0]["hash"] if last else GENESIS
         await database.execute(
             "INSERT INTO access_event (person, actor_kind, actor_id, actor_label, on_behalf_of, action, "
-            "resource, purpose, outcome, created_at, prev_hash, hash) "
-            "VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
-            *(event[k] for k in _HASHED), prev, event_hash(prev, event),
+            "resource, purpose, outcome, created_at, hidden_from_guardians, prev_hash, hash) "
+            "VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+            *(event[k] for k in _HASHED), hidden_from_guardians, prev, event_hash(prev, event),
         )
 
 
 async def _notify_first_access(person_id: UUID, event: dict) -> None:
     seen = await database.fetch(
         "SELECT 1 AS seen FROM access_event WHERE person = {} AND actor_id = {} AND outcome = 'allowed' "
-        "LIMIT 1", person_id, event["actor_id"],
+        "AND hidden_from_guardians = {} LIMIT 1", person_id, event["actor_id"], False,
     )
     if seen and event["actor_kind"] != "emergency":
         return
@@ -102,21 +109,76 @@ async def _notify_first_access(person_id: UUID, event: dict) -> None:
     ))
 
 
-async def history(person_id: UUID, *, actor_kind: str | None = None, outcome: str | None = None,
-                  since: datetime | None = None, limit: int = 100) -> list[dict]:
-    """The person's access history, newest first, with optional filters."""
-    where = AccessEvent.person == person_id
-    if actor_kind:
-        where &= AccessEvent.actor_kind == actor_kind
-    if outcome:
-        where &= AccessEvent.outcome == outcome
+MAX_LIMIT = 100
+NEWEST = 2**62  # the ``before`` cursor of the first page
+_COLUMNS = ("id, actor_kind, actor_label, on_behalf_of, action, resource, purpose, outcome, created_at")
+
+
+def _filters(person_id: UUID, viewer: str, actor_kind: str | None, outcome: str | None,
+             action: str | None, since: datetime | None) -> tuple[str, list]:
+    """The WHERE clause of a person's history as ``viewer`` (``self`` or ``parent``) may see it."""
+    where, args = "person = {}", [person_id]
+    if viewer != "self":  # guardians never see (nor count) events about the minor's secret
+        where += " AND hidden_from_guardians = {}"
+        args.append(False)
+    for column, value in (("actor_kind", actor_kind), ("outcome", outcome), ("action", action)):
+        if value:
+            where += f" AND {column} = {{}}"
+            args.append(value)
     if since:
-        where &= AccessEvent.created_at >= since
-    return await AccessEvent.select(
-        AccessEvent.actor_kind, AccessEvent.actor_label, AccessEvent.on_behalf_of,
-        AccessEvent.action, AccessEvent.resource, AccessEvent.purpose, AccessEvent.outcome,
-        AccessEvent.created_at,
-    ).where(where).order_by(AccessEvent.id, ascending=False).limit(limit)
+        where += " AND created_at >= {}"
+        args.append(since)
+    return where, args
+
+
+async def history(person_id: UUID, *, viewer: str = "self", actor_kind: str | None = None,
+                  outcome: str | None = None, action: str | None = None, since: datetime | None = None,
+                  before: int | None = None, limit: int = 50) -> list[dict]:
+    """The person's access history as ``viewer`` may see it, newest first, before event ``before``."""
+    where, args = _filters(person_id, viewer, actor_kind, outcome, action, since)
+    if before is not None:
+        where += " AND id < {}"
+        args.append(before)
+    return await database.fetch(
+        f"SELECT {_COLUMNS} FROM access_event WHERE {where} ORDER BY id DESC LIMIT {{}}",  # noqa: S608
+        *args, limit)
+
+
+async def page(person_id: UUID, *, viewer: str, limit: int = 50, before: int | None = None,
+               **filters) -> dict:
+    """One page of the history with the cursor of the next one and counts per outcome.
+
+    Keyset pagination on the event id: a page never skips or repeats an event
+    appended meanwhile. ``counts`` covers every event matching the filters
+    (all pages), so one allowed access stays visible among many refusals.
+    """
+    items = await history(person_id, viewer=viewer, before=before, limit=limit + 1, **filters)
+    more = len(items) > limit
+    items = items[:limit]
+    where, args = _filters(person_id, viewer, filters.get("actor_kind"), None, filters.get("action"),
+                           filters.get("since"))
+    rows = await database.fetch(
+        f"SELECT outcome, COUNT(*) AS n FROM access_event WHERE {where} GROUP BY outcome", *args)  # noqa: S608
+    counts = {"allowed": 0, "refused": 0} | {r["outcome"]: r["n"] for r in rows}
+    outcome = filters.get("outcome")
+    total = counts.get(outcome, 0) if outcome else sum(counts.values())
+    return {"items": items, "next_cursor": items[-1]["id"] if more else None, "total": total,
+            "counts": counts}
+
+
+async def iter_events(person_id: UUID, *, viewer: str, batch: int = 1000) -> AsyncIterator[dict]:
+    """Every event ``viewer`` may see, oldest first, read in batches (bounded memory)."""
+    where, args = _filters(person_id, viewer, None, None, None, None)
+    last = 0
+    while True:
+        rows = await database.fetch(
+            f"SELECT {_COLUMNS} FROM access_event WHERE {where} AND id > {{}} "  # noqa: S608
+            "ORDER BY id LIMIT {}", *args, last, batch)
+        for row in rows:
+            yield row
+        if len(rows) < batch:
+            return
+        last = rows[-1]["id"]
 
 
 async def verify_chain() -> tuple[int, dict | None]:

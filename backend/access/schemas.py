@@ -33,6 +33,7 @@ class AcceptIn(Body):
 
 
 class AccessEventOut(Out):
+    id: int
     resource: str
     actor_kind: str
     actor_label: str
@@ -41,6 +42,20 @@ class AccessEventOut(Out):
     purpose: str
     outcome: str
     created_at: datetime
+
+
+class OutcomeCounts(Out):
+    allowed: int
+    refused: int
+
+
+class AccessHistoryPage(Out):
+    """A page of the access history, newest first; ``next_cursor`` is the ``before`` of the next page."""
+
+    items: list[AccessEventOut]
+    next_cursor: int | None
+    total: int
+    counts: OutcomeCounts
 
 
 class ProRefIn(Body):

@@ -1,6 +1,6 @@
 """Access tables: delegations (card presentation today, caregiver scopes next) and access events."""
 
-from piccolo.columns import UUID, Array, ForeignKey, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import UUID, Array, Boolean, ForeignKey, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -36,6 +36,7 @@ class AccessEvent(Table, tablename="access_event"):
     resource = Varchar(length=100, default="")
     purpose = Text(default="")
     outcome = Varchar(length=10)  # allowed | refused
+    hidden_from_guardians = Boolean(default=False)  # about a minor's secret: guardians never see it
     created_at = Timestamptz(default=TimestamptzNow())
     prev_hash = Varchar(length=64)
     hash = Varchar(length=64, unique=True)

@@ -52,4 +52,4 @@ async def record(who: Who, person_id: UUID, action: str, resource: str = "", *, 
         return
     await history.record(person_id, actor_kind=who.kind, actor_id=who.actor_id, actor_label=who.label,
                          action=action, resource=resource, outcome=outcome, purpose=purpose,
-                         on_behalf_of=who.on_behalf_of)  # PENDING hidden
+                         on_behalf_of=who.on_behalf_of, hidden_from_guardians=hidden)

@@ -106,5 +106,5 @@ def test_photo_masked_code_redeemed_by_pharmacist_and_history(browser, server, c
     page.select_option("#history-outcome", "allowed")
     page.get_by_role("button", name="Filtrer l'historique").click()
     expect(history).to_contain_text("Bruno OFFICINE")
-    expect(page.locator("#history-count")).to_have_text(re.compile(r"\d+ accès"))
+    expect(page.locator("#history-count")).to_have_text(re.compile(r"\d+ sur \d+ affichés — \d+ autorisés"))
     expect(page.locator("#temporary-list")).to_contain_text("Utilisé")

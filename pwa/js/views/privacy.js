@@ -13,7 +13,7 @@ import { profileName, selectField } from "./documents.js";
 const DURATIONS = [15, 60, 240, 1440, 10080];
 const DEFAULT_DURATION = 60;
 const TEMP_TONES = { pending: "warning", used: "success", expired: "neutral", revoked: "error" };
-const ACTOR_KINDS = ["pro", "emergency", "delegate", "parent"];
+const ACTOR_KINDS = ["pro", "emergency", "delegate", "parent", "operator"];
 const OUTCOMES = ["allowed", "refused"];
 
 function section(id, title, ...content) {
@@ -349,15 +349,38 @@ function historySection(profile, initial) {
       sinceField),
     h("div", { class: "actions" }, submit));
   const count = h("p", { id: "history-count", class: "muted", role: "status" });
+  const list = h("ol", { class: "history" });
   const listBox = h("div", { id: "history-list" });
+  const more = h("button", { type: "button", class: "btn btn-secondary", id: "history-more", hidden: true },
+    t("history.more"));
+  let query = new URLSearchParams();
+  let cursor = null;
 
-  function fill(events) {
-    count.textContent = events.length
-      ? t(events.length === 1 ? "history.count.one" : "history.count", { count: events.length })
+  function fill(page, append = false) {
+    const shown = (append ? list.children.length : 0) + page.items.length;
+    if (!append) list.replaceChildren();
+    list.append(...page.items.map(historyItem));
+    listBox.replaceChildren(shown ? list : "");
+    count.textContent = page.total
+      ? t("history.count.page", { shown, total: page.total, allowed: page.counts.allowed,
+        refused: page.counts.refused })
       : t("history.empty");
-    listBox.replaceChildren(events.length ? h("ol", { class: "history" }, ...events.map(historyItem)) : "");
+    cursor = page.next_cursor;
+    more.hidden = cursor === null;
   }
   fill(initial);
+
+  more.addEventListener("click", async () => {
+    const params = new URLSearchParams(query);
+    params.set("before", String(cursor));
+    await busy(more, async () => {
+      try {
+        fill(await api.get(`/api/profiles/${profile.id}/access-history?${params}`), true);
+      } catch (err) {
+        showError(alert, err);
+      }
+    });
+  });
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -373,6 +396,7 @@ function historySection(profile, initial) {
     await busy(submit, async () => {
       try {
         fill(await api.get(`/api/profiles/${profile.id}/access-history?${params}`));
+        query = params;
       } catch (err) {
         showError(alert, err);
       }
@@ -382,7 +406,7 @@ function historySection(profile, initial) {
 
   return section("history-title", t("history.title.for", { name: profileName(profile) }),
     h("p", { class: "muted" }, t("history.intro")),
-    form, count, listBox);
+    form, count, listBox, h("div", { class: "actions" }, more));
 }
 
 // --- export and closure -------------------------------------------------------------------
