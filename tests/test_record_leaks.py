@@ -217,3 +217,23 @@ def test_demo_world_is_seeded_through_the_repository(main_client, make_api):
     titles = {d["title"] for d in camille.get(f"/api/profiles/{leo['id']}/documents").json()["items"]}
     assert "Consultation pédiatrique" in titles and "Consultation confidentielle" not in titles
     assert demo.CAMILLE
+
+
+@pytest.mark.parametrize("path", ["/api/profiles/{pid}/documents/search", "/api/profiles/{pid}/privacy",
+                                  "/api/pro/patients/search"])
+def test_deeply_nested_json_is_a_clear_400(world, path):
+    body = b'{"q": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    api = world.pros["gp"].api if "/pro/" in path else world.patient.api
+    r = api.post(path.format(pid=world.patient.person_id), content=body,
+                 headers={"content-type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"].startswith(PROBLEM)
+    assert "imbriqué" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("body", [b"{", b"[1, 2]", b'"text"', b'{"q": 1e999999}', b"\xff\xfe"])
+def test_malformed_json_bodies_are_a_clear_400(world, body):
+    r = world.patient.api.post(f"/api/profiles/{world.patient.person_id}/documents/search", content=body,
+                               headers={"content-type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"].startswith(PROBLEM)

@@ -32,7 +32,7 @@ from backend.access.schemas import (
     TemporaryAccessOut,
 )
 from backend.accounts.services import display_name
-from backend.core.auth import Actor, provide_actor, require_pro
+from backend.core.auth import Actor, provide_actor, provide_fresh_actor, require_pro
 from backend.core.errors import NotFound
 from backend.core.settings import Settings
 from backend.documents.schemas import PatientOut
@@ -49,14 +49,16 @@ class DelegationController(Controller):
     async def list_delegations(self, profile_id: UUID, actor: Actor) -> list[DelegationOut]:
         return msgspec.convert(await delegations.list_for_owner(actor, profile_id), list[DelegationOut])
 
-    @post("/profiles/{profile_id:uuid}/delegations", operation_id="createDelegation", status_code=201)
+    @post("/profiles/{profile_id:uuid}/delegations", operation_id="createDelegation", status_code=201,
+          dependencies={"actor": Provide(provide_fresh_actor)})
     async def create_delegation(self, profile_id: UUID, data: DelegationIn, actor: Actor,
                                 settings: Settings) -> DelegationOut:
         """Invite a trusted person; the answer carries the one-time invitation code."""
         row = await delegations.create(settings, actor, profile_id, data.label, data.scopes, data.ends_at)
         return msgspec.convert(row, DelegationOut)
 
-    @delete("/delegations/{delegation_id:uuid}", operation_id="revokeDelegation")
+    @delete("/delegations/{delegation_id:uuid}", operation_id="revokeDelegation",
+            dependencies={"actor": Provide(provide_fresh_actor)})
     async def revoke(self, delegation_id: UUID, actor: Actor) -> None:
         """Revoke a delegation; it stops working on the delegate's next request."""
         await delegations.revoke(actor, delegation_id)

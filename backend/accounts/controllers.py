@@ -19,6 +19,7 @@ from backend.accounts.schemas import (
     PasskeyRegisterIn,
     PasswordIn,
     ProActivationIn,
+    ReauthIn,
     SecurityOut,
     TotpEnrollment,
     TotpIn,
@@ -29,6 +30,7 @@ from backend.core.auth import (
     Actor,
     provide_actor,
     provide_enrolling_actor,
+    provide_fresh_actor,
     provide_pending_actor,
 )
 from backend.core.schemas import Next
@@ -104,9 +106,10 @@ class AuthController(Controller):
         return with_session(settings, token, Next(next="done"))
 
     @post("/passkey/options", operation_id="passkeyLoginOptions", status_code=200)
-    async def passkey_options(self, settings: Settings) -> WebAuthnOptions:
+    async def passkey_options(self, request: Request, settings: Settings) -> WebAuthnOptions:
         """WebAuthn request options for a discoverable passkey with user verification."""
-        return msgspec.convert(await services.passkey_login_options(settings), WebAuthnOptions)
+        client = request.client.host if request.client else ""
+        return msgspec.convert(await services.passkey_login_options(settings, client), WebAuthnOptions)
 
     @post("/passkey/login", operation_id="passkeyLogin", status_code=200)
     async def passkey_login(self, request: Request, data: PasskeyLoginIn,
@@ -115,6 +118,24 @@ class AuthController(Controller):
         token = await services.passkey_login(settings, data.challenge_id, data.credential,
                                              _device(request))
         return with_session(settings, token, Next(next="done"))
+
+    @post("/reauth", operation_id="reauthenticate", status_code=204,
+          dependencies={"actor": Provide(provide_actor)})
+    async def reauth(self, data: ReauthIn, settings: Settings, actor: Actor) -> None:
+        """Prove it is still you (password + TOTP code) before a sensitive change."""
+        await services.reauth_with_password(settings, actor, data.password, data.code)
+
+    @post("/reauth/passkey/options", operation_id="reauthPasskeyOptions", status_code=200,
+          dependencies={"actor": Provide(provide_actor)})
+    async def reauth_passkey_options(self, settings: Settings, actor: Actor) -> WebAuthnOptions:
+        """Request options listing this account's passkeys, to prove it is still you."""
+        return msgspec.convert(await services.reauth_passkey_options(settings, actor), WebAuthnOptions)
+
+    @post("/reauth/passkey", operation_id="reauthPasskey", status_code=204,
+          dependencies={"actor": Provide(provide_actor)})
+    async def reauth_passkey(self, data: PasskeyLoginIn, settings: Settings, actor: Actor) -> None:
+        """Prove it is still you with one of your passkeys."""
+        await services.reauth_with_passkey(settings, actor, data.challenge_id, data.credential)
 
     @post("/logout", operation_id="logout", status_code=200,
           dependencies={"actor": Provide(provide_enrolling_actor)})
@@ -131,11 +152,12 @@ class AuthController(Controller):
 
 
 class CredentialsController(Controller):
-    """Register credentials: during activation (enrolment session) or later from settings."""
+    """Register credentials: during activation (enrolment session) or later from settings,
+    after a recent proof of the owner (see ``/api/auth/reauth``)."""
 
     path = "/api/credentials"
     tags = ["accounts"]
-    dependencies = {"actor": Provide(provide_enrolling_actor)}
+    dependencies = {"actor": Provide(provide_fresh_actor)}
 
     @post("/passkeys/options", operation_id="passkeyRegistrationOptions", status_code=200)
     async def passkey_options(self, settings: Settings, actor: Actor) -> WebAuthnOptions:
@@ -184,7 +206,8 @@ class SecurityController(Controller):
     async def passkeys(self, actor: Actor) -> list[PasskeyOut]:
         return msgspec.convert(await services.list_passkeys(actor), list[PasskeyOut])
 
-    @delete("/passkeys/{passkey_id:uuid}", operation_id="deletePasskey")
+    @delete("/passkeys/{passkey_id:uuid}", operation_id="deletePasskey",
+            dependencies={"actor": Provide(provide_fresh_actor)})
     async def delete_passkey(self, passkey_id: UUID, actor: Actor) -> None:
         await services.delete_passkey(actor, passkey_id)
 

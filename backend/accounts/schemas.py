@@ -32,8 +32,15 @@ class TotpIn(Body):
     code: Code6
 
 
+class ReauthIn(Body):
+    """Prove the owner again: the current password and a TOTP code."""
+
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    code: Code6
+
+
 class PasswordIn(Body):
-    password: Annotated[str, msgspec.Meta(max_length=256)]
+    password: Annotated[str, msgspec.Meta(min_length=12, max_length=256)]
 
 
 class TotpEnrollment(Out):

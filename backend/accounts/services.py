@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -26,6 +27,7 @@ from webauthn.helpers.structs import (
     ResidentKeyRequirement,
     UserVerificationRequirement,
 )
+from zxcvbn import zxcvbn
 
 from backend.accounts import throttle
 from backend.accounts.tables import Account, Passkey, UserSession, WebAuthnChallenge
@@ -38,7 +40,7 @@ from backend.core.crypto import (
     normalise_code,
     verify_password,
 )
-from backend.core.errors import Conflict, InvalidCredentials, InvalidRequest, NotFound
+from backend.core.errors import Conflict, InvalidCredentials, InvalidRequest, NotFound, TooManyAttempts
 from backend.core.settings import Settings
 from backend.identity.identifiers import normalise_nir
 from backend.identity.tables import ActivationCode, InsuredPerson
@@ -47,6 +49,8 @@ ENROLL_TTL = timedelta(minutes=15)
 TOTP_STEP_TTL = timedelta(minutes=5)
 CHALLENGE_TTL = timedelta(minutes=5)
 MIN_PASSWORD = 12
+MIN_SCORE = 3  # zxcvbn: 3 is "safely unguessable"
+MAX_OPEN_CHALLENGES = 20  # anonymous passkey challenges per client address
 
 _GENERIC_LOGIN = (
     "Identifiant, mot de passe ou code incorrect.",
@@ -93,6 +97,7 @@ async def open_session(settings: Settings, account_id: UUID, stage: str, device:
             created_at=now,
             last_seen_at=now,
             expires_at=now + ttl,
+            authenticated_at=now if stage in ("active", "enrolling") else None,
         )
     )
     return token
@@ -128,13 +133,17 @@ async def list_sessions(actor: Actor) -> list[dict]:
 
 
 async def revoke_session(actor: Actor, handle: str) -> None:
+    """Close one of the account's sessions, named by the first 16 characters of its id.
+
+    The handle is compared as a plain string, never as a pattern.
+    """
     if len(handle) != 16:
         raise NotFound()
-    rows = await UserSession.delete().where(
-        (UserSession.account == actor.account_id) & (UserSession.id.like(f"{handle}%"))
-    ).returning(UserSession.id)
-    if not rows:
+    sessions = await UserSession.select(UserSession.id).where(UserSession.account == actor.account_id)
+    matching = [r["id"] for r in sessions if r["id"][:16] == handle]
+    if len(matching) != 1:
         raise NotFound()
+    await UserSession.delete().where(UserSession.id == matching[0])
 
 
 # --- activation -------------------------------------------------------------
@@ -245,7 +254,16 @@ def _cipher(settings: Settings) -> FieldCipher:
     return FieldCipher(settings.secrets.data_key)
 
 
-def check_password_strength(password: str) -> None:
+def check_password_strength(password: str, user_inputs: tuple[str, ...] = ()) -> None:
+    """Refuse short, blank, repetitive or common passwords (zxcvbn score below 3).
+
+    Raises:
+        InvalidRequest: with the rule broken (``min-length``, ``blank``, ``guessable``).
+    """
+    if not password.strip():
+        raise InvalidRequest("Mot de passe vide : il ne peut pas être fait que d'espaces.",
+                             detail_en="Empty password: it cannot be only spaces.",
+                             errors=[{"field": "password", "rule": "blank", "message": "vide"}])
     if len(password) < MIN_PASSWORD:
         raise InvalidRequest(
             f"Mot de passe trop court : {MIN_PASSWORD} caractères minimum.",
@@ -254,51 +272,81 @@ def check_password_strength(password: str) -> None:
         )
     if len(password) > 256:
         raise InvalidRequest("Mot de passe trop long.", detail_en="Password too long.")
+    verdict = zxcvbn(password, user_inputs=[u for u in user_inputs if u])
+    if verdict["score"] < MIN_SCORE:
+        hint = verdict["feedback"].get("warning") or "It is easy to guess."
+        raise InvalidRequest(
+            "Mot de passe trop facile à deviner (mot courant, répétition, suite de touches ou donnée "
+            "personnelle) : choisissez par exemple une phrase de quatre mots sans lien entre eux.",
+            detail_en=f"Password too easy to guess: {hint} Try four unrelated words, for example.",
+            errors=[{"field": "password", "rule": "guessable", "message": "trop facile à deviner"}])
 
 
 async def set_password(settings: Settings, actor: Actor, password: str) -> dict:
-    """Set a password and a new, unconfirmed TOTP secret; return how to enrol it."""
-    check_password_strength(password)
+    """Propose a new password with a new TOTP secret; return how to enrol the secret.
+
+    Both stay pending, and the current password and second factor keep working,
+    until a code from the new secret confirms them (:func:`confirm_totp`).
+    """
+    name = await display_name(actor)
+    check_password_strength(password, (*name.split(), "carnet"))
     secret = pyotp.random_base32()
     await Account.update(
         {
-            Account.password_hash: hash_password(password),
-            Account.totp_secret: _cipher(settings).encrypt(secret, str(actor.account_id)),
-            Account.totp_confirmed: False,
-            Account.totp_last_step: 0,
+            Account.pending_password_hash: await asyncio.to_thread(hash_password, password),
+            Account.pending_totp_secret: _cipher(settings).encrypt(secret, str(actor.account_id)),
         }
     ).where(Account.id == actor.account_id)
-    name = await display_name(actor)
     uri = pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name="Carnet")
     return {"totp_secret": secret, "otpauth_uri": uri, "qr": svg_qr(uri)}
 
 
 async def _check_totp(settings: Settings, account: dict, code: str) -> bool:
-    """Accept a code of the current step ±1, never the same step twice (replay)."""
-    if not account["totp_secret"] or not code.isdigit() or len(code) != 6:
+    """Accept a code of the current step ±1 from the active secret, never the same step twice."""
+    step = _matching_step(settings, account["id"], account["totp_secret"], code)
+    if step is None or step <= account["totp_last_step"]:
         return False
-    secret = _cipher(settings).decrypt(account["totp_secret"], str(account["id"]))
-    totp = pyotp.TOTP(secret)
-    now_step = int(utcnow().timestamp()) // totp.interval
-    for step in (now_step - 1, now_step, now_step + 1):
-        if step > account["totp_last_step"] and totp.at(step * totp.interval) == code:
-            updated = await Account.update({Account.totp_last_step: step}).where(
-                (Account.id == account["id"]) & (Account.totp_last_step < step)
-            ).returning(Account.id)
-            return bool(updated)
-    return False
+    updated = await Account.update({Account.totp_last_step: step}).where(
+        (Account.id == account["id"]) & (Account.totp_last_step < step)
+    ).returning(Account.id)
+    return bool(updated)
 
 
 async def confirm_totp(settings: Settings, actor: Actor, code: str) -> None:
+    """A code from the pending secret switches to the new password and second factor at once."""
     account = await Account.select().where(Account.id == actor.account_id).first()
     key = keyed_hash(settings.secrets.hmac_key, f"totp:{actor.account_id}")
     await throttle.check(key)
-    if not await _check_totp(settings, account, code):
+    step = _matching_step(settings, account["id"], account["pending_totp_secret"], code)
+    if step is None:
         await throttle.record_failure(key)
         raise InvalidCredentials(
-            "Code TOTP incorrect ou déjà utilisé.", detail_en="Wrong or already used TOTP code."
+            "Code TOTP incorrect : saisissez le code affiché par votre application pour Carnet.",
+            detail_en="Wrong TOTP code: enter the code your app shows for Carnet.",
         )
-    await Account.update({Account.totp_confirmed: True}).where(Account.id == actor.account_id)
+    updated = await Account.update({
+        Account.password_hash: account["pending_password_hash"],
+        Account.totp_secret: account["pending_totp_secret"],
+        Account.pending_password_hash: None, Account.pending_totp_secret: None,
+        Account.totp_confirmed: True, Account.totp_last_step: step,
+    }).where((Account.id == account["id"]) & (Account.pending_totp_secret == account["pending_totp_secret"])
+             ).returning(Account.id)
+    if not updated:
+        raise Conflict("Ce changement a déjà été confirmé ou remplacé.",
+                       detail_en="This change was already confirmed or replaced.")
+    await throttle.clear(key)
+
+
+def _matching_step(settings: Settings, account_id: UUID, sealed: str | None, code: str) -> int | None:
+    """The time step (current ±1) whose code from this sealed secret is ``code``, or ``None``."""
+    if not sealed or not code.isdigit() or len(code) != 6:
+        return None
+    totp = pyotp.TOTP(_cipher(settings).decrypt(sealed, str(account_id)))
+    now_step = int(utcnow().timestamp()) // totp.interval
+    for step in (now_step - 1, now_step, now_step + 1):
+        if totp.at(step * totp.interval) == code:
+            return step
+    return None
 
 
 async def password_login(settings: Settings, kind: str, identifier: str, password: str, device: str) -> str:
@@ -308,7 +356,7 @@ async def password_login(settings: Settings, kind: str, identifier: str, passwor
     account = await Account.select(
         Account.id, Account.password_hash, Account.totp_confirmed
     ).where((Account.login_key == key) & (Account.kind == kind)).first()
-    ok = verify_password(account["password_hash"] if account else None, password)
+    ok = await asyncio.to_thread(verify_password, account["password_hash"] if account else None, password)
     if not ok or not account or not account["totp_confirmed"]:
         await throttle.record_failure(key)
         raise InvalidCredentials(_GENERIC_LOGIN[0], detail_en=_GENERIC_LOGIN[1])
@@ -341,15 +389,21 @@ async def display_name(actor: Actor) -> str:
     return f"{rows[0]['first_name']} {rows[0]['last_name']}"
 
 
-async def _store_challenge(purpose: str, challenge: bytes, account: UUID | None) -> UUID:
-    row = await WebAuthnChallenge.insert(
-        WebAuthnChallenge(
-            challenge=bytes_to_base64url(challenge),
-            purpose=purpose,
-            account=account,
-            expires_at=utcnow() + CHALLENGE_TTL,
-        )
-    ).returning(WebAuthnChallenge.id)
+async def _store_challenge(purpose: str, challenge: bytes, account: UUID | None,
+                           client: str | None = None) -> UUID:
+    """Keep a challenge for one answer; expired ones are purged on the way."""
+    now = utcnow()
+    async with database.transaction():
+        await WebAuthnChallenge.delete().where(WebAuthnChallenge.expires_at <= now)
+        row = await WebAuthnChallenge.insert(
+            WebAuthnChallenge(
+                challenge=bytes_to_base64url(challenge),
+                purpose=purpose,
+                account=account,
+                client=client,
+                expires_at=now + CHALLENGE_TTL,
+            )
+        ).returning(WebAuthnChallenge.id)
     return row[0]["id"]
 
 
@@ -416,11 +470,21 @@ async def register_passkey(
     return row[0]
 
 
-async def passkey_login_options(settings: Settings) -> dict:
+async def passkey_login_options(settings: Settings, client: str) -> dict:
+    """Anonymous login options; one client address may hold a few open challenges at most."""
+    client_key = keyed_hash(settings.secrets.hmac_key, f"client:{client}")
+    open_ones = await WebAuthnChallenge.count().where(
+        (WebAuthnChallenge.client == client_key) & (WebAuthnChallenge.purpose == "login")
+        & (WebAuthnChallenge.expires_at > utcnow()))
+    if open_ones >= MAX_OPEN_CHALLENGES:
+        raise TooManyAttempts(
+            "Trop de connexions par clé d'accès commencées : patientez quelques minutes.",
+            detail_en="Too many passkey logins started: wait a few minutes.",
+            headers={"Retry-After": str(int(CHALLENGE_TTL.total_seconds()))})
     options = generate_authentication_options(
         rp_id=settings.rp_id, user_verification=UserVerificationRequirement.REQUIRED
     )
-    challenge_id = await _store_challenge("login", options.challenge, None)
+    challenge_id = await _store_challenge("login", options.challenge, None, client_key)
     return {"challenge_id": challenge_id, "options": json.loads(options_to_json(options))}
 
 
@@ -476,6 +540,61 @@ async def delete_passkey(actor: Actor, passkey_id: UUID) -> None:
                 detail_en="You cannot remove your last way to log in.",
             )
         await Passkey.delete().where(Passkey.id == passkey_id)
+
+
+# --- re-authentication -----------------------------------------------------
+
+
+async def _mark_fresh(actor: Actor) -> None:
+    await UserSession.update({UserSession.authenticated_at: utcnow()}).where(
+        UserSession.id == actor.session_id)
+
+
+async def reauth_with_password(settings: Settings, actor: Actor, password: str, code: str) -> None:
+    """Prove the owner again on the current session: password and a TOTP code (throttled)."""
+    account = await Account.select().where(Account.id == actor.account_id).first()
+    key = account["login_key"]
+    await throttle.check(key)
+    ok = await asyncio.to_thread(verify_password, account["password_hash"], password)
+    if not ok or not account["totp_confirmed"] or not await _check_totp(settings, account, code):
+        await throttle.record_failure(key)
+        raise InvalidCredentials("Mot de passe ou code incorrect.", detail_en="Wrong password or code.")
+    await throttle.clear(key)
+    await _mark_fresh(actor)
+
+
+async def reauth_passkey_options(settings: Settings, actor: Actor) -> dict:
+    """Request options listing this account's passkeys only."""
+    keys = await Passkey.select(Passkey.credential_id).where(Passkey.account == actor.account_id)
+    if not keys:
+        raise NotFound("Aucune clé d'accès enregistrée sur ce compte.",
+                       detail_en="No passkey registered on this account.")
+    options = generate_authentication_options(
+        rp_id=settings.rp_id, user_verification=UserVerificationRequirement.REQUIRED,
+        allow_credentials=[PublicKeyCredentialDescriptor(id=base64url_to_bytes(k["credential_id"]))
+                           for k in keys])
+    challenge_id = await _store_challenge("reauth", options.challenge, actor.account_id)
+    return {"challenge_id": challenge_id, "options": json.loads(options_to_json(options))}
+
+
+async def reauth_with_passkey(settings: Settings, actor: Actor, challenge_id: UUID, credential: dict) -> None:
+    """Prove the owner again with one of the account's own passkeys (user verification required)."""
+    challenge = await _take_challenge(challenge_id, "reauth", actor.account_id)
+    raw_id = str(credential.get("rawId") or credential.get("id") or "")
+    passkey = await Passkey.select().where(
+        (Passkey.credential_id == raw_id) & (Passkey.account == actor.account_id)).first()
+    try:
+        if passkey is None:
+            raise InvalidAuthenticationResponse("not a passkey of this account")
+        verified = verify_authentication_response(
+            credential=credential, expected_challenge=challenge, expected_rp_id=settings.rp_id,
+            expected_origin=settings.origin, credential_public_key=base64url_to_bytes(passkey["public_key"]),
+            credential_current_sign_count=passkey["sign_count"], require_user_verification=True)
+    except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError) as exc:
+        raise InvalidCredentials("Clé d'accès refusée.", detail_en="Passkey refused.") from exc
+    await Passkey.update({Passkey.sign_count: verified.new_sign_count, Passkey.last_used_at: utcnow()}).where(
+        Passkey.id == passkey["id"])
+    await _mark_fresh(actor)
 
 
 async def security_overview(actor: Actor) -> dict:

@@ -20,6 +20,9 @@ class Account(Table, tablename="account"):
     totp_secret = Varchar(length=200, null=True, default=None)  # AES-GCM sealed
     totp_confirmed = Boolean(default=False)
     totp_last_step = Integer(default=0)
+    # A new password and TOTP secret wait here until a code from the new secret confirms them.
+    pending_password_hash = Varchar(length=200, null=True, default=None)
+    pending_totp_secret = Varchar(length=200, null=True, default=None)  # AES-GCM sealed
     created_at = Timestamptz(default=TimestamptzNow())
 
 
@@ -45,6 +48,7 @@ class UserSession(Table, tablename="user_session"):
     created_at = Timestamptz(default=TimestamptzNow())
     last_seen_at = Timestamptz(default=TimestamptzNow())
     expires_at = Timestamptz()
+    authenticated_at = Timestamptz(null=True, default=None)  # last proof of the owner (re-authentication)
 
 
 class WebAuthnChallenge(Table, tablename="webauthn_challenge"):
@@ -53,6 +57,7 @@ class WebAuthnChallenge(Table, tablename="webauthn_challenge"):
     purpose = Varchar(length=12)  # register | login
     account = UUID(null=True, default=None)
     expires_at = Timestamptz()
+    client = Varchar(length=64, null=True, default=None)  # keyed hash of the client address (anonymous)
 
 
 class LoginThrottle(Table, tablename="login_throttle"):

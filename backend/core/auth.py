@@ -14,11 +14,12 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from backend.core import database
-from backend.core.errors import Forbidden, Unauthenticated
+from backend.core.errors import Forbidden, ReauthenticationRequired, Unauthenticated
 from backend.core.settings import Settings
 
 SESSION_COOKIE = "carnet_session"
 TOUCH_EVERY = timedelta(seconds=60)
+REAUTH_WINDOW = timedelta(minutes=5)  # sensitive changes need a proof of the owner this recent
 
 
 def utcnow() -> datetime:
@@ -44,6 +45,14 @@ class Actor:
     stage: str
     person_id: UUID | None = None
     professional_id: UUID | None = None
+    authenticated_at: datetime | None = None  # when the session last proved its owner
+
+    @property
+    def is_fresh(self) -> bool:
+        """The owner proved themself within :data:`REAUTH_WINDOW` (or is activating right now)."""
+        if self.stage == "enrolling":
+            return True
+        return self.authenticated_at is not None and utcnow() - self.authenticated_at <= REAUTH_WINDOW
 
     @property
     def is_citizen(self) -> bool:
@@ -66,7 +75,7 @@ async def load_actor(token: str | None, idle_seconds: int) -> Actor | None:
     key = session_key(token)
     # Hot path (every authenticated request): one hand-written join instead of a built query.
     rows = await database.fetch(
-        "SELECT s.stage, s.last_seen_at, s.expires_at, a.id AS account_id, a.kind, "
+        "SELECT s.stage, s.last_seen_at, s.expires_at, s.authenticated_at, a.id AS account_id, a.kind, "
         "a.person AS person_id, a.professional AS professional_id "
         "FROM user_session s JOIN account a ON a.id = s.account WHERE s.id = {}",
         key,
@@ -87,6 +96,7 @@ async def load_actor(token: str | None, idle_seconds: int) -> Actor | None:
         stage=row["stage"],
         person_id=row["person_id"],
         professional_id=row["professional_id"],
+        authenticated_at=row["authenticated_at"],
     )
 
 
@@ -109,6 +119,22 @@ async def provide_actor(request: Request, settings: Settings) -> Actor:
 async def provide_enrolling_actor(request: Request, settings: Settings) -> Actor:
     """Dependency: an actor that may register credentials (activation or logged in)."""
     return await _actor_for(request, settings, ("enrolling", "active"))
+
+
+async def provide_fresh_actor(request: Request, settings: Settings) -> Actor:
+    """Dependency: an actor who proved themself within the last minutes, for sensitive changes.
+
+    Changing credentials, delegations or closing the space needs a recent proof
+    (login, or ``/api/auth/reauth``): a stolen session alone cannot do it.
+    An activation session counts as fresh (the letter's code was just proved).
+
+    Raises:
+        ReauthenticationRequired: the session is valid but its last proof is too old.
+    """
+    actor = await _actor_for(request, settings, ("enrolling", "active"))
+    if not actor.is_fresh:
+        raise ReauthenticationRequired()
+    return actor
 
 
 async def provide_pending_actor(request: Request, settings: Settings) -> Actor:

@@ -22,6 +22,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "unauthenticated": ("Authentification requise", "Authentication required"),
     "invalid-credentials": ("Identifiants invalides", "Invalid credentials"),
     "forbidden": ("Action non autorisée", "Forbidden"),
+    "reauthentication-required": ("Confirmation d'identité requise", "Reauthentication required"),
     "too-many-attempts": ("Trop de tentatives", "Too many attempts"),
     "conflict": ("Conflit", "Conflict"),
     "payload-too-large": ("Contenu trop volumineux", "Payload too large"),
@@ -94,6 +95,17 @@ class InvalidCredentials(CarnetError):
 class Forbidden(CarnetError):
     status_code = 403
     problem = "forbidden"
+
+
+class ReauthenticationRequired(CarnetError):
+    """A sensitive change needs a recent proof of the owner (password + code, or a passkey)."""
+
+    status_code = 403
+    problem = "reauthentication-required"
+
+    def __init__(self, detail: str = "Confirmez votre identité pour continuer.", **kw: Any) -> None:
+        kw.setdefault("detail_en", "Confirm your identity to continue.")
+        super().__init__(detail, **kw)
 
 
 class TooManyAttempts(CarnetError):
@@ -256,8 +268,21 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
     )
 
 
+def too_deep_handler(request: Request, exc: RecursionError) -> Response:
+    """A request body nested deeper than the decoder's recursion limit is the client's error."""
+    return problem_response(
+        request,
+        status=400,
+        problem="invalid-request",
+        detail="Corps de requête invalide : JSON trop imbriqué.",
+        detail_en="Invalid request body: JSON nested too deeply.",
+        errors=[{"field": "body", "rule": "depth", "message": "JSON trop imbriqué"}],
+    )
+
+
 EXCEPTION_HANDLERS = {
     CarnetError: carnet_error_handler,
+    RecursionError: too_deep_handler,
     HTTPException: http_error_handler,
     Exception: internal_error_handler,
 }
