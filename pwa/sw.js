@@ -2,7 +2,7 @@
 // the OpenAPI schema and the health check always go to the network and are
 // never stored in CacheStorage. Bump VERSION when a shell file changes.
 
-const VERSION = "v2";
+const VERSION = "v3";
 const SHELL_CACHE = `carnet-shell-${VERSION}`;
 const CACHE_PREFIX = "carnet-";
 
@@ -16,6 +16,7 @@ const SHELL = [
   "/js/dom.js",
   "/js/i18n.js",
   "/js/patients.js",
+  "/js/reauth.js",
   "/js/router.js",
   "/js/store.js",
   "/js/webauthn.js",

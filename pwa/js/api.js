@@ -3,14 +3,25 @@
 
 import { acceptLanguage, t } from "./i18n.js";
 
-const CSRF_COOKIE = "carnet_csrf";
+// "__Host-" prefixed when served over https (see backend/app.py).
+const CSRF_COOKIES = ["__Host-carnet_csrf", "carnet_csrf"];
 const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 let unauthorizedHandler = null;
+let reauthHandler = null;
+const REAUTH = "/reauthentication-required";
 
 /** Called with the error when an authenticated call answers 401 (session gone). */
 export function onUnauthorized(fn) {
   unauthorizedHandler = fn;
+}
+
+/**
+ * Called when the API asks for a fresh proof of identity before a sensitive
+ * change; resolves true once proven, and the call is then sent once more.
+ */
+export function onReauthRequired(fn) {
+  reauthHandler = fn;
 }
 
 export class ApiError extends Error {
@@ -34,8 +45,16 @@ function readCookie(name) {
   return "";
 }
 
+function csrfCookie() {
+  for (const name of CSRF_COOKIES) {
+    const value = readCookie(name);
+    if (value) return value;
+  }
+  return "";
+}
+
 async function csrfToken() {
-  let token = readCookie(CSRF_COOKIE);
+  let token = csrfCookie();
   if (!token) {
     // Any GET answer sets the cookie.
     try {
@@ -43,7 +62,7 @@ async function csrfToken() {
     } catch {
       /* the real request below reports the network failure */
     }
-    token = readCookie(CSRF_COOKIE);
+    token = csrfCookie();
   }
   return token;
 }
@@ -53,7 +72,7 @@ async function csrfToken() {
  * whose 401 answers are wrong credentials rather than an ended session), raw
  * (resolve to {data, response} instead of data).
  */
-export async function request(method, path, { body, auth = true, raw = false } = {}) {
+export async function request(method, path, { body, auth = true, raw = false, retried = false } = {}) {
   const headers = { Accept: "application/json", "Accept-Language": acceptLanguage() };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (UNSAFE.has(method)) {
@@ -81,6 +100,9 @@ export async function request(method, path, { body, auth = true, raw = false } =
     } catch {
       data = null;
     }
+  }
+  if (response.status === 403 && !retried && reauthHandler && String(data?.type || "").endsWith(REAUTH)) {
+    if (await reauthHandler()) return request(method, path, { body, auth, raw, retried: true });
   }
   if (!response.ok) {
     throw failure(response.status, data, response.headers.get("retry-after"), auth);

@@ -1,7 +1,7 @@
 // Entry point: session state, app shell (header, navigation, profile switcher,
 // language), routing with access rules, offline mode.
 
-import { api, onUnauthorized } from "./api.js";
+import { api, onReauthRequired, onUnauthorized } from "./api.js";
 import { h, heading, icon } from "./dom.js";
 import { getLang, initLang, setLang, t } from "./i18n.js";
 import * as router from "./router.js";
@@ -9,6 +9,7 @@ import * as store from "./store.js";
 import * as activateView from "./views/activate.js";
 import * as cardView from "./views/card.js";
 import * as patients from "./patients.js";
+import { confirmIdentity } from "./reauth.js";
 import * as delegationsView from "./views/delegations.js";
 import * as documentsView from "./views/documents.js";
 import * as homeView from "./views/home.js";
@@ -425,6 +426,8 @@ function registerServiceWorker() {
     document.documentElement.dataset.sw = "ready";
   });
 }
+
+onReauthRequired(confirmIdentity);
 
 onUnauthorized(async () => {
   if (!state.me) return;

@@ -12,6 +12,7 @@ import pytest
 from tests.serverutil import free_port, prepare, server_env, start
 
 CHROMIUM = os.environ.get("CARNET_CHROMIUM", "/usr/bin/chromium")
+DATA_DIRS: dict[str, str] = {}  # server URL -> its data directory (tests may inspect its database)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
 
@@ -29,6 +30,7 @@ def server() -> Iterator[str]:
         env = server_env(tmp, free_port())
         prepare(env)
         proc, url = start(env)
+        DATA_DIRS[url] = tmp
         yield url
         proc.terminate()
         proc.wait(10)
