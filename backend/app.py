@@ -22,7 +22,7 @@ from backend.accounts.controllers import (
 )
 from backend.core import database
 from backend.core.errors import EXCEPTION_HANDLERS
-from backend.core.http import security_headers
+from backend.core.http import same_origin_writes, security_headers
 from backend.core.settings import Settings, load_settings
 from backend.documents.controllers import (
     CatalogueController,
@@ -41,6 +41,11 @@ mimetypes.add_type("application/manifest+json", ".webmanifest")
 mimetypes.add_type("text/javascript", ".js")
 PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
 CSRF_COOKIE = "carnet_csrf"
+
+
+def csrf_cookie_name(settings: Settings) -> str:
+    """``__Host-`` prefixed over https: Secure, host-only, path ``/``, never set by a subdomain."""
+    return f"__Host-{CSRF_COOKIE}" if settings.secure_cookies else CSRF_COOKIE
 CSRF_HEADER = "x-csrf-token"
 
 ROUTES = [
@@ -95,10 +100,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         dependencies={"settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True)},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[security_headers(hsts=settings.secure_cookies)],
+        middleware=[security_headers(hsts=settings.secure_cookies), same_origin_writes(settings.origin)],
         csrf_config=CSRFConfig(
             secret=settings.secrets.csrf_secret,
-            cookie_name=CSRF_COOKIE,
+            cookie_name=csrf_cookie_name(settings),
             header_name=CSRF_HEADER,
             cookie_secure=settings.secure_cookies,
             cookie_samesite="strict",

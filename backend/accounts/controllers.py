@@ -26,12 +26,12 @@ from backend.accounts.schemas import (
     WebAuthnOptions,
 )
 from backend.core.auth import (
-    SESSION_COOKIE,
     Actor,
     provide_actor,
     provide_enrolling_actor,
     provide_fresh_actor,
     provide_pending_actor,
+    session_cookie_name,
 )
 from backend.core.schemas import Next
 from backend.core.settings import Settings
@@ -47,7 +47,7 @@ def with_session(settings: Settings, token: str, body: Next) -> Response[Next]:
         body,
         cookies=[
             Cookie(
-                key=SESSION_COOKIE,
+                key=session_cookie_name(settings),
                 value=token,
                 httponly=True,
                 secure=settings.secure_cookies,
@@ -62,7 +62,7 @@ def with_session(settings: Settings, token: str, body: Next) -> Response[Next]:
 def without_session(settings: Settings, body: LoggedOut) -> Response[LoggedOut]:
     return Response(
         body,
-        cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/", httponly=True,
+        cookies=[Cookie(key=session_cookie_name(settings), value="", max_age=0, path="/", httponly=True,
                         secure=settings.secure_cookies, samesite="lax")],
     )
 

@@ -18,6 +18,11 @@ from backend.core.errors import Forbidden, ReauthenticationRequired, Unauthentic
 from backend.core.settings import Settings
 
 SESSION_COOKIE = "carnet_session"
+
+
+def session_cookie_name(settings: Settings) -> str:
+    """``__Host-`` prefixed over https: Secure, host-only, path ``/``, never set by a subdomain."""
+    return f"__Host-{SESSION_COOKIE}" if settings.secure_cookies else SESSION_COOKIE
 TOUCH_EVERY = timedelta(seconds=60)
 REAUTH_WINDOW = timedelta(minutes=5)  # sensitive changes need a proof of the owner this recent
 
@@ -101,7 +106,8 @@ async def load_actor(token: str | None, idle_seconds: int) -> Actor | None:
 
 
 async def _actor_for(request: Request, settings: Settings, stages: tuple[str, ...]) -> Actor:
-    actor = await load_actor(request.cookies.get(SESSION_COOKIE), settings.session_idle_seconds)
+    token = request.cookies.get(session_cookie_name(settings))
+    actor = await load_actor(token, settings.session_idle_seconds)
     if actor is None or actor.stage not in stages:
         raise Unauthenticated()
     return actor

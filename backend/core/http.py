@@ -1,6 +1,8 @@
-"""HTTP hardening: security headers on every response, no caching of API answers."""
+"""HTTP hardening: security headers, no caching of API answers, same-origin state changes."""
 
 from __future__ import annotations
+
+import json
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -49,3 +51,54 @@ def security_headers(hsts: bool):
         return middleware
 
     return factory
+
+
+_UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+_SITES_OK = {"same-origin", "none"}  # "none": typed by the user, no other site involved
+_REFUSAL = {
+    "fr": ("Action non autorisée", "Requête refusée : elle ne vient pas de Carnet (origine {origin})."),
+    "en": ("Forbidden", "Request refused: it does not come from Carnet (origin {origin})."),
+}
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def same_origin_writes(origin: str):
+    """Build the ASGI middleware refusing state changes sent from another site.
+
+    Browsers send ``Origin`` and ``Sec-Fetch-Site`` with every POST, PUT, PATCH
+    and DELETE: a request from another site is refused even when it carries a
+    valid CSRF token. The operator's bearer-token endpoints are exempt.
+    """
+
+    def factory(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if (scope["type"] == "http" and scope["method"] in _UNSAFE and scope["path"].startswith("/api/")
+                    and not scope["path"].startswith("/api/admin")):
+                sent_origin = _header(scope, b"origin")
+                site = _header(scope, b"sec-fetch-site")
+                if (sent_origin is not None and sent_origin != origin) or (
+                        site is not None and site not in _SITES_OK):
+                    await _refuse(scope, send, sent_origin or site or "")
+                    return
+            await app(scope, receive, send)
+
+        return middleware
+
+    return factory
+
+
+async def _refuse(scope: Scope, send: Send, seen: str) -> None:
+    english = (_header(scope, b"accept-language") or "").lower().startswith("en")
+    title, detail = _REFUSAL["en" if english else "fr"]
+    body = json.dumps({"type": "https://carnet.example/problems/forbidden", "title": title, "status": 403,
+                       "detail": detail.format(origin=seen[:100])}, ensure_ascii=False).encode()
+    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
+               (b"content-language", b"en" if english else b"fr")]
+    await send({"type": "http.response.start", "status": 403, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
