@@ -190,17 +190,17 @@ def test_emergency_access_and_opposition(world, make_api, run, settings):
 
     pid = world.patient.person_id
     stranger = world.pros["stranger"].api
-    r = stranger.post(f"/api/pro/patients/{pid}/emergency", json={"reason": "court"})
+    good = {"context": "unconscious_patient", "reason": "Patient inconscient aux urgences, traitement ?"}
+    r = stranger.post(f"/api/pro/patients/{pid}/emergency", json={**good, "reason": "court"})
     assert r.status_code == 400
     pharmacist = world.pros["pharmacist"].api
-    r = pharmacist.post(f"/api/pro/patients/{pid}/emergency", json={"reason": "Malaise au comptoir, inconscient"})
+    r = pharmacist.post(f"/api/pro/patients/{pid}/emergency", json=good)
     assert r.status_code == 403
     opposed = activated_citizen(make_api, run, settings)
     opposed.api.post(f"/api/profiles/{opposed.person_id}/privacy", json={"emergency_access_opposed": True})
-    r = stranger.post(f"/api/pro/patients/{opposed.person_id}/emergency",
-                      json={"reason": "Patient inconscient aux urgences"})
+    r = stranger.post(f"/api/pro/patients/{opposed.person_id}/emergency", json=good)
     assert r.status_code == 403 and "opposé" in r.json()["detail"]
-    r = stranger.post(f"/api/pro/patients/{pid}/emergency", json={"reason": "Patient inconscient aux urgences"})
+    r = stranger.post(f"/api/pro/patients/{pid}/emergency", json=good)
     assert r.status_code == 201
     seen = titles(stranger, f"/api/pro/patients/{pid}/documents")
     assert "Sérologie à masquer" not in seen and "Ordonnance" in seen
@@ -208,7 +208,7 @@ def test_emergency_access_and_opposition(world, make_api, run, settings):
     assert any(n["kind"] == "access.emergency" for n in notes)
     events = world.patient.api.get(f"/api/profiles/{pid}/access-history",
                                    params={"actor_kind": "emergency"}).json()["items"]
-    assert any(e["purpose"] == "Patient inconscient aux urgences" for e in events)
+    assert any(e["purpose"] == "patient hors d'état de consentir — " + good["reason"] for e in events)
 
 
 def test_first_access_by_a_new_professional_notifies_the_citizen(world):

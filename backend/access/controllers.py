@@ -176,6 +176,6 @@ class ProAccessController(Controller):
                         settings: Settings) -> EmergencyOut:
         """Break-glass access with a written reason (physicians; refused if the patient opposed)."""
         require_pro(actor)
-        row = await preferences.declare_emergency(settings, actor, profile_id, data.reason,
+        row = await preferences.declare_emergency(settings, actor, profile_id, data.context, data.reason,
                                                   await display_name(actor))
         return msgspec.convert(row, EmergencyOut)

@@ -6,6 +6,7 @@ codes, emergency access and its opposition, research-use choices, notices.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from uuid import UUID
 
@@ -23,9 +24,9 @@ from backend.accounts.services import svg_qr
 from backend.core import database
 from backend.core.auth import Actor, utcnow
 from backend.core.crypto import keyed_hash, new_code, normalise_code
-from backend.core.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from backend.core.errors import CarnetError, Conflict, Forbidden, InvalidRequest, NotFound, TooManyAttempts
 from backend.core.settings import Settings
-from backend.identity.tables import InsuredPerson
+from backend.identity.tables import Guardianship, InsuredPerson
 from backend.professionals.identifiers import validate_rpps
 from backend.professionals.tables import Professional
 
@@ -210,40 +211,94 @@ async def redeem_temporary_access(settings: Settings, actor: Actor, code: str, l
 # --- emergency ---------------------------------------------------------------------
 
 
-async def declare_emergency(settings: Settings, actor: Actor, person_id: UUID, reason: str,
-                            label: str) -> dict:
-    """Break-glass access for a physician, with a written reason; the citizen is notified."""
+EMERGENCY_CONTEXTS = {
+    "samu_regulation": ("régulation du SAMU", "emergency medical dispatch"),
+    "unconscious_patient": ("patient hors d'état de consentir", "patient unable to consent"),
+    "vital_emergency": ("urgence vitale", "life-threatening emergency"),
+}
+MAX_EMERGENCIES = 3  # per professional, rolling 24 hours, all patients together
+EMERGENCY_WINDOW = timedelta(hours=24)
+
+
+def _check_reason(reason: str) -> str:
+    """A real account of the situation: 20 characters, 3 distinct words, not one repeated character."""
     reason = " ".join(reason.split())
-    if len(reason) < 10:
-        raise InvalidRequest("Motif obligatoire : décrivez l'urgence (10 caractères minimum).",
-                             detail_en="A reason is required: describe the emergency (10 characters min).",
-                             errors=[{"field": "reason", "rule": "min-length", "message": "trop court"}])
+    words = {w.casefold() for w in re.findall(r"\w{2,}", reason)}
+    if len(reason) < 20 or len(words) < 3 or len(set(reason.replace(" ", "").casefold())) < 5:
+        raise InvalidRequest(
+            "Motif insuffisant : décrivez la situation en une phrase (20 caractères et 3 mots au moins).",
+            detail_en="Reason too thin: describe the situation in a sentence "
+                      "(20 characters, 3 words at least).",
+            errors=[{"field": "reason", "rule": "substance", "message": "motif insuffisant"}])
+    return reason
+
+
+async def declare_emergency(settings: Settings, actor: Actor, person_id: UUID, context: str, reason: str,
+                            label: str) -> dict:
+    """Break-glass access for a physician, with a coded context and a written reason.
+
+    Refused for other professions, when the patient opposed it, and beyond
+    :data:`MAX_EMERGENCIES` declarations in 24 hours by the same professional.
+    Every attempt is recorded once with its outcome; the patient, and a minor's
+    guardians on their own profiles, are notified.
+    """
+    reason = _check_reason(reason)
     basis, profession, blocked = await pro_basis(actor.professional_id, person_id)
-    person = await InsuredPerson.select(InsuredPerson.emergency_access_opposed).where(
-        InsuredPerson.id == person_id).first()
-    if person is None or blocked:
+    person = await InsuredPerson.select(InsuredPerson.emergency_access_opposed, InsuredPerson.first_name
+                                        ).where(InsuredPerson.id == person_id).first()
+    if person is None or blocked or not profession:
         raise NotFound()
-    refusal = None
+    now = utcnow()
+    recent = await EmergencyAccess.count().where(
+        (EmergencyAccess.professional == actor.professional_id)
+        & (EmergencyAccess.created_at > now - EMERGENCY_WINDOW))
+    refusal: CarnetError | None = None
     if profession != "10":
-        refusal = ("L'accès en urgence est réservé aux médecins.", "Emergency access is for physicians only.")
+        refusal = Forbidden("L'accès en urgence est réservé aux médecins.",
+                            detail_en="Emergency access is for physicians only.")
     elif person["emergency_access_opposed"]:
-        refusal = ("Le patient s'est opposé à l'accès en urgence à son dossier.",
-                   "The patient opposed emergency access to their record.")
+        refusal = Forbidden("Le patient s'est opposé à l'accès en urgence à son dossier.",
+                            detail_en="The patient opposed emergency access to their record.")
+    elif recent >= MAX_EMERGENCIES:
+        refusal = TooManyAttempts(
+            f"Vous avez déjà déclaré {recent} urgences en 24 heures : au-delà, passez par la régulation.",
+            detail_en=f"You already declared {recent} emergencies in 24 hours: "
+                      "beyond that, go through dispatch.",
+            headers={"Retry-After": str(int(EMERGENCY_WINDOW.total_seconds()))})
     await history.record(person_id, actor_kind="emergency", actor_id=actor.professional_id,
-                         actor_label=label, action="emergency.declare", purpose=reason,
+                         actor_label=label, action="emergency.declare",
+                         purpose=f"{EMERGENCY_CONTEXTS[context][0]} — {reason}",
                          outcome="refused" if refusal else "allowed")
     if refusal:
-        raise Forbidden(refusal[0], detail_en=refusal[1])
-    expires = utcnow() + timedelta(minutes=settings.emergency_minutes)
-    await EmergencyAccess.insert(EmergencyAccess(person=person_id, professional=actor.professional_id,
-                                                 reason=reason, expires_at=expires))
+        raise refusal
+    expires = now + timedelta(minutes=settings.emergency_minutes)
+    async with database.transaction():
+        await EmergencyAccess.insert(EmergencyAccess(person=person_id, professional=actor.professional_id,
+                                                     reason=f"{context}: {reason}", expires_at=expires))
+        await _notify_guardians(person_id, person["first_name"], label)
     return {"person_id": person_id, "until": expires}
 
 
+async def _notify_guardians(child_id: UUID, first_name: str, label: str) -> None:
+    """A notice on each guardian's own profile: an emergency access was opened on their child's record."""
+    parents = await Guardianship.select(Guardianship.parent).where(Guardianship.child == child_id)
+    for row in parents:
+        await Notification.insert(Notification(
+            person=row["parent"], kind="access.emergency.child",
+            text_fr=f"Accès en urgence au dossier de {first_name} par {label}.",
+            text_en=f"Emergency access to {first_name}'s record by {label}."))
+
+
 async def set_emergency_opposition(actor: Actor, person_id: UUID, opposed: bool) -> None:
+    """Oppose (or no longer oppose) emergency access; opposing ends any emergency still open."""
     await _managed(actor, person_id)
-    await InsuredPerson.update({InsuredPerson.emergency_access_opposed: opposed}).where(
-        InsuredPerson.id == person_id)
+    now = utcnow()
+    async with database.transaction():
+        await InsuredPerson.update({InsuredPerson.emergency_access_opposed: opposed}).where(
+            InsuredPerson.id == person_id)
+        if opposed:
+            await EmergencyAccess.update({EmergencyAccess.expires_at: now}).where(
+                (EmergencyAccess.person == person_id) & (EmergencyAccess.expires_at > now))
 
 
 # --- research use and notices ------------------------------------------------------

@@ -116,8 +116,14 @@ class RedeemIn(Body):
     code: Annotated[str, msgspec.Meta(min_length=4, max_length=40)]
 
 
+EmergencyContext = Literal["samu_regulation", "unconscious_patient", "vital_emergency"]
+
+
 class EmergencyIn(Body):
-    reason: Annotated[str, msgspec.Meta(max_length=1000)]
+    """Break-glass: a coded context and a written account of the situation."""
+
+    context: EmergencyContext
+    reason: Annotated[str, msgspec.Meta(min_length=20, max_length=1000)]
 
 
 class EmergencyOut(Out):

@@ -5,6 +5,12 @@ one reader connection for autocommit reads (WAL lets them run beside a writer)
 and one writer connection whose transactions are serialised by an asyncio lock
 and opened with ``BEGIN IMMEDIATE``: concurrent requests never share a
 transaction, and a write never waits on SQLite's lock inside another write.
+
+The event loop never waits on SQLite's write lock: every statement on the
+writer connection (``BEGIN IMMEDIATE`` included, which waits up to the busy
+timeout when another process holds the lock) runs on one dedicated thread.
+Reads stay on the loop: in WAL mode a reader works from a snapshot and never
+takes or waits for the write lock, so it cannot stall behind another process.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +61,7 @@ class _WriteTransaction:
         await self.engine.write_lock.acquire()
         try:
             self.connection = self.engine.writer
-            self.connection.execute("BEGIN IMMEDIATE")
+            await self.engine.on_writer(self.connection.execute, "BEGIN IMMEDIATE")
         except BaseException:
             self.engine.write_lock.release()
             raise
@@ -66,10 +73,7 @@ class _WriteTransaction:
             return False
         assert self.connection is not None and self._token is not None
         try:
-            if exc_type is None:
-                self.connection.execute("COMMIT")
-            else:
-                self.connection.execute("ROLLBACK")
+            await self.engine.on_writer(self.connection.execute, "COMMIT" if exc_type is None else "ROLLBACK")
         finally:
             self.engine.current_transaction.reset(self._token)
             self.engine.write_lock.release()
@@ -85,6 +89,13 @@ class FastSQLiteEngine(SQLiteEngine):
         self._reader: sqlite3.Connection | None = None
         self._writer: sqlite3.Connection | None = None
         self._lock: asyncio.Lock | None = None
+        self._writer_thread: ThreadPoolExecutor | None = None
+
+    async def on_writer(self, fn, *args):
+        """Run ``fn(*args)`` on the writer's own thread, so the loop never waits on SQLite's lock."""
+        if self._writer_thread is None:
+            self._writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="carnet-sqlite-writer")
+        return await asyncio.get_running_loop().run_in_executor(self._writer_thread, fn, *args)
 
     @property
     def reader(self) -> sqlite3.Connection:
@@ -111,6 +122,9 @@ class FastSQLiteEngine(SQLiteEngine):
                 conn.close()
         self._reader = self._writer = None
         self._lock = None
+        if self._writer_thread is not None:
+            self._writer_thread.shutdown(wait=True)
+            self._writer_thread = None
 
     @staticmethod
     def _execute(conn: sqlite3.Connection, query: str, args: list | None) -> list[dict]:
@@ -124,12 +138,12 @@ class FastSQLiteEngine(SQLiteEngine):
         if query.lstrip()[:7].upper().startswith(_READ_PREFIXES):
             return self._execute(self.reader, query, args)
         async with self.transaction():
-            return self._execute(self.writer, query, args)
+            return await self.on_writer(self._execute, self.writer, query, args)
 
     async def _run_in_existing_connection(
         self, connection, query, args=None, query_type="generic", table=None
     ):
-        return self._execute(connection, query, args)
+        return await self.on_writer(self._execute, connection, query, args)
 
     def transaction(self, *args: Any, **kwargs: Any) -> _WriteTransaction:  # type: ignore[override]
         return _WriteTransaction(self)
@@ -203,8 +217,10 @@ async def fetch(sql: str, *args: Any) -> list[dict]:
     engine = get_engine()
     current = engine.current_transaction.get()
     if isinstance(engine, FastSQLiteEngine):
-        conn = current.connection if current is not None else engine.reader
-        return engine._execute(conn, _compile(sql, "sqlite"), list(args))
+        if current is not None:
+            compiled = _compile(sql, "sqlite")
+            return await engine.on_writer(engine._execute, current.connection, compiled, list(args))
+        return engine._execute(engine.reader, _compile(sql, "sqlite"), list(args))
     compiled = _compile(sql, "postgres")
     if current is not None:
         return [dict(r) for r in await current.connection.fetch(compiled, *args)]

@@ -178,6 +178,8 @@ function addSection(ctx, patient, catalogue, onAdded) {
     form);
 }
 
+const EMERGENCY_CONTEXTS = ["vital_emergency", "unconscious_patient", "samu_regulation"];
+
 function emergencySection(ctx, patientId) {
   const alert = alertBox("emergency-alert");
   const reasonField = field({
@@ -185,16 +187,20 @@ function emergencySection(ctx, patientId) {
     multiline: true, attrs: { rows: "3", maxlength: "1000" },
   });
   const reason = reasonField.querySelector("textarea");
+  const context = h("select", { id: "emergency-context", name: "context", required: true },
+    ...EMERGENCY_CONTEXTS.map((c) => h("option", { value: c }, t(`emergency.context.${c}`))));
   const submit = h("button", { type: "submit", class: "btn btn-danger" }, t("emergency.submit"));
-  const form = h("form", { id: "emergency-form", class: "form", novalidate: true }, alert, reasonField, submit);
+  const form = h("form", { id: "emergency-form", class: "form", novalidate: true }, alert,
+    selectField({ id: "emergency-context", label: t("emergency.context"), control: context }), reasonField, submit);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
     const text = reason.value.trim();
-    if (text.length < 10) return invalid(alert, reason, t("emergency.reason.short"));
+    if (text.length < 20 || text.split(/\s+/).length < 3) return invalid(alert, reason, t("emergency.reason.short"));
     await busy(submit, async () => {
       try {
-        const out = await api.post(`/api/pro/patients/${patientId}/emergency`, { reason: text });
+        const out = await api.post(`/api/pro/patients/${patientId}/emergency`,
+          { context: context.value, reason: text });
         const known = patients.recall(patientId);
         if (known) patients.remember({ ...known, basis: "emergency", until: out.until });
         ctx.flash(t("emergency.done", { date: formatDateTime(out.until) }), { next: true });
