@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from backend.core.settings import ConfigurationError, load_settings
+from backend.core.settings import ConfigurationError, load_settings, write_master_key
 
 
 async def _with_db(settings, work):
@@ -53,7 +53,9 @@ async def _cleanup(settings, delete: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="carnet", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("secrets-init", help="generate the secrets file in the data directory")
+    p = sub.add_parser("secrets-init", help="generate the secrets file in the data directory")
+    p.add_argument("--master-key-file", help="also create the master key in this file, outside the data "
+                   "directory (then start with CARNET_MASTER_KEY_FILE set to it)")
     sub.add_parser("migrate", help="apply pending migrations")
     sub.add_parser("seed-demo", help="seed the demo world (once; refused in production)")
     sub.add_parser("demo-accounts", help="print the demo logins")
@@ -68,6 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="serve the API and the PWA")
     args = parser.parse_args(argv)
 
+    if args.command == "secrets-init" and args.master_key_file:
+        import os
+
+        key_file = Path(args.master_key_file).resolve()
+        if not key_file.exists():
+            write_master_key(key_file)
+        os.environ["CARNET_MASTER_KEY_FILE"] = str(key_file)
     try:
         settings = load_settings(create_secrets=True if args.command == "secrets-init" else None)
     except ConfigurationError as exc:

@@ -34,12 +34,18 @@ def test_production_refuses_to_start_without_secrets(tmp_path):
 
 
 def test_production_refuses_demo_data(tmp_path):
-    load_settings({"CARNET_DATA_DIR": str(tmp_path)})  # provision the secrets first
-    env = {"CARNET_DATA_DIR": str(tmp_path), "CARNET_ENV": "production", "PATH": os.environ["PATH"]}
+    from backend.core.settings import write_master_key
+
+    data, key = tmp_path / "data", tmp_path / "master.key"
+    write_master_key(key)
+    load_settings({"CARNET_DATA_DIR": str(data), "CARNET_MASTER_KEY_FILE": str(key)})  # provision first
+    env = {"CARNET_DATA_DIR": str(data), "CARNET_ENV": "production", "PATH": os.environ["PATH"],
+           "CARNET_MASTER_KEY_FILE": str(key)}
     out = subprocess.run([sys.executable, "-m", "backend.cli", "seed-demo"], env=env,
                          capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 2 and "demo data is refused" in out.stderr
-    prod = load_settings({"CARNET_DATA_DIR": str(tmp_path), "CARNET_ENV": "production"})
+    prod = load_settings({"CARNET_DATA_DIR": str(data), "CARNET_ENV": "production",
+                          "CARNET_MASTER_KEY_FILE": str(key)})
     assert prod.secure_cookies and prod.ins_oid == "1.2.250.1.213.1.4.8"
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,7 +31,26 @@ BUSY_TIMEOUT_MS = 5000
 _READ_PREFIXES = ("SELECT", "WITH", "PRAGMA", "EXPLAIN")
 
 
+SQLITE_FILE_MODE = 0o600
+
+
+def secure_files(path: str) -> None:
+    """The database and its WAL and shared-memory files are readable by their owner only.
+
+    A new database file is created 0600 before SQLite opens it (SQLite gives the
+    WAL and shm files the database file's mode); existing files are tightened.
+    """
+    db = Path(path)
+    if not db.exists():
+        os.close(os.open(db, os.O_WRONLY | os.O_CREAT, SQLITE_FILE_MODE))
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        candidate = Path(f"{path}{suffix}")
+        if candidate.exists() and candidate.stat().st_mode & 0o077:
+            os.chmod(candidate, SQLITE_FILE_MODE)
+
+
 def _connect(path: str) -> sqlite3.Connection:
+    secure_files(path)
     conn = sqlite3.connect(
         path,
         detect_types=sqlite3.PARSE_DECLTYPES | sqlite3.PARSE_COLNAMES,
@@ -85,7 +105,7 @@ class FastSQLiteEngine(SQLiteEngine):
 
     def __init__(self, path: str, **kwargs: Any) -> None:
         super().__init__(path=path, **kwargs)
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._reader: sqlite3.Connection | None = None
         self._writer: sqlite3.Connection | None = None
         self._lock: asyncio.Lock | None = None

@@ -112,33 +112,87 @@ def _generate_secrets() -> dict:
     }
 
 
-def load_secrets(data_dir: Path, *, create: bool) -> Secrets:
+def _read_master_key(env: dict[str, str], data_dir: Path, production: bool) -> bytes | None:
+    """The master data-encryption key from outside the data directory, when the operator supplies one.
+
+    ``CARNET_MASTER_KEY`` (base64) or ``CARNET_MASTER_KEY_FILE`` (a file holding the
+    base64 key, readable by its owner only, outside the data directory). In
+    production one of them is required: a key beside the data it protects
+    protects nothing once the directory is copied.
+    """
+    raw = env.get("CARNET_MASTER_KEY")
+    path_text = env.get("CARNET_MASTER_KEY_FILE")
+    if path_text and not raw:
+        path = Path(path_text).resolve()
+        if path.is_relative_to(data_dir):
+            raise ConfigurationError(f"{path}: the master key file must live outside {data_dir}")
+        if not path.exists():
+            raise ConfigurationError(
+                f"{path} is missing: create it with 'carnet secrets-init --master-key-file {path}'")
+        if path.stat().st_mode & 0o077:
+            raise ConfigurationError(f"{path} must be readable by its owner only (chmod 600)")
+        raw = path.read_text().strip()
+    if raw is None:
+        if production:
+            raise ConfigurationError(
+                "production needs the master key from outside the data directory: "
+                "set CARNET_MASTER_KEY_FILE (or CARNET_MASTER_KEY)")
+        return None
+    try:
+        key = base64.b64decode(raw, validate=True)
+    except ValueError as exc:
+        raise ConfigurationError("the master key is not valid base64") from exc
+    if len(key) != 32:
+        raise ConfigurationError("the master key must be 32 bytes (base64 of 32 random bytes)")
+    return key
+
+
+def write_master_key(path: Path) -> None:
+    """Create a new master key file (mode 0600); refuses to overwrite one."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+
+
+def load_secrets(data_dir: Path, *, create: bool, env: dict[str, str] | None = None,
+                 production: bool = False) -> Secrets:
     """Read the secrets file, generating it with 0600 permissions when allowed.
 
     Args:
         data_dir: the data directory.
         create: generate the file when it is missing (refused in production).
+        env: the environment, for a master key supplied from outside the data directory
+            (it then replaces, and is never written to, the file's ``data_key``).
+        production: the master key must then come from outside the data directory.
 
     Raises:
         ConfigurationError: the file is missing and may not be created, or is unreadable.
     """
     path = data_dir / SECRETS_FILE
+    if not path.exists() and not create:
+        raise ConfigurationError(
+            f"{path} is missing: run 'carnet secrets-init' before starting in production")
+    master_key = _read_master_key(env or {}, data_dir, production)
     if not path.exists():
-        if not create:
-            raise ConfigurationError(
-                f"{path} is missing: run 'carnet secrets init' before starting in production"
-            )
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        generated = _generate_secrets()
+        if master_key is not None:
+            del generated["data_key"]
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
-            json.dump(_generate_secrets(), fh, indent=2)
+            json.dump(generated, fh, indent=2)
     if path.stat().st_mode & 0o077:
         os.chmod(path, 0o600)
+    if data_dir.stat().st_mode & 0o077:
+        os.chmod(data_dir, 0o700)
     raw = json.loads(path.read_text())
+    if master_key is None and "data_key" not in raw:
+        raise ConfigurationError(
+            "the master key is kept outside the data directory: set CARNET_MASTER_KEY_FILE")
     return Secrets(
         csrf_secret=raw["csrf_secret"],
         token_signing_key=raw["token_signing_key"],
-        data_key=base64.b64decode(raw["data_key"]),
+        data_key=master_key if master_key is not None else base64.b64decode(raw["data_key"]),
         hmac_key=base64.b64decode(raw["hmac_key"]),
         vapid_private_key=raw["vapid_private_key"],
         admin_token=raw["admin_token"],
@@ -171,7 +225,7 @@ def load_settings(env: dict[str, str] | None = None, *, create_secrets: bool | N
         database_url=database_url,
         public_url=public_url,
         ins_oid=ins_oid,
-        secrets=load_secrets(data_dir, create=allow_create),
+        secrets=load_secrets(data_dir, create=allow_create, env=env, production=mode == "production"),
         session_idle_seconds=int(env.get("CARNET_SESSION_IDLE_SECONDS", 30 * 60)),
         session_absolute_seconds=int(env.get("CARNET_SESSION_ABSOLUTE_SECONDS", 12 * 3600)),
         max_document_bytes=int(env.get("CARNET_MAX_DOCUMENT_BYTES", 20_000_000)),
