@@ -22,7 +22,7 @@ from backend.accounts.controllers import (
 )
 from backend.core import database
 from backend.core.errors import EXCEPTION_HANDLERS
-from backend.core.http import same_origin_writes, security_headers
+from backend.core.http import request_log, same_origin_writes, security_headers
 from backend.core.settings import Settings, load_settings
 from backend.documents.controllers import (
     CatalogueController,
@@ -100,7 +100,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         dependencies={"settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True)},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[security_headers(hsts=settings.secure_cookies), same_origin_writes(settings.origin)],
+        middleware=[request_log(), security_headers(hsts=settings.secure_cookies),
+                    same_origin_writes(settings.origin)],
         csrf_config=CSRFConfig(
             secret=settings.secrets.csrf_secret,
             cookie_name=csrf_cookie_name(settings),

@@ -102,6 +102,8 @@ def run(main_client: TestClient) -> Callable:
     return lambda fn, *args, **kw: main_client.blocking_portal.call(lambda: fn(*args, **kw))
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """Browser tests run last: Playwright's sync API keeps an event loop running in this thread."""
+    """Browser tests run last, after the random shuffle: Playwright's sync API keeps an event loop
+    running in this thread."""
     items.sort(key=lambda item: "/browser/" in str(item.fspath))

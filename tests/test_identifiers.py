@@ -2,16 +2,55 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
+from stdnum import luhn
+from stdnum.fr import nir as stdnum_nir
 
 from backend.core.errors import InvalidIdentifier
 from backend.identity.identifiers import build_ins, mask_nir, nir_key, validate_nir
 from backend.professionals.identifiers import luhn_valid, validate_finess, validate_rpps
 
 
-def test_nir_key_matches_the_published_formula():
-    # 97 - (N mod 97) computed by hand for a made-up number.
-    assert nir_key("1800175108321") == 97 - 1800175108321 % 97
+# Independent references: python-stdnum's French NIR and Luhn, not this module's own formula.
+EXTERNAL_NIRS = ["284057505612387", "190013155501276", "295081305503431", "188022A00402160"]
+
+
+def _random_bodies(count: int) -> list[str]:
+    rng = random.Random(20261122)  # fixed seed: the same bodies on every run
+    bodies = []
+    for i in range(count):
+        dept = rng.choice(["2A", "2B"]) if i % 10 == 0 else f"{rng.randint(1, 99):02d}"
+        bodies.append(f"{rng.choice('12')}{rng.randint(0, 99):02d}{rng.randint(1, 99):02d}{dept}"
+                      f"{rng.randint(0, 999):03d}{rng.randint(1, 999):03d}")
+    return bodies
+
+
+@pytest.mark.parametrize("nir", EXTERNAL_NIRS)
+def test_known_nirs_pass_both_this_module_and_the_reference(nir):
+    assert stdnum_nir.is_valid(nir)
+    assert validate_nir(nir) == nir
+
+
+def test_keys_agree_with_python_stdnum_on_thousands_of_bodies():
+    for body in _random_bodies(5000):
+        expected = stdnum_nir.calc_check_digits(body)
+        assert f"{nir_key(body):02d}" == expected, body
+        assert validate_nir(body + expected) == body + expected
+        wrong = f"{(int(expected) % 97) + 1:02d}"
+        assert not stdnum_nir.is_valid(body + wrong)
+        with pytest.raises(InvalidIdentifier):
+            validate_nir(body + wrong)
+
+
+def test_luhn_agrees_with_python_stdnum():
+    rng = random.Random(7)
+    for _ in range(2000):
+        body = f"{rng.randint(10**9, 10**10 - 1)}"
+        digit = luhn.calc_check_digit(body)
+        assert validate_rpps(body + digit) == body + digit
+        assert luhn_valid(body + digit) and not luhn_valid(body + str((int(digit) + 1) % 10))
 
 
 def test_valid_nir_with_spaces_is_normalised():
@@ -24,7 +63,8 @@ def test_valid_nir_with_spaces_is_normalised():
 @pytest.mark.parametrize("dept, replacement", [("2A", "19"), ("2B", "18")])
 def test_corsican_nir(dept, replacement):
     body = f"18802{dept}004021"
-    key = 97 - int(body.replace(dept, replacement)) % 97
+    key = int(stdnum_nir.calc_check_digits(body))
+    assert key == 97 - int(body.replace(dept, replacement)) % 97
     assert validate_nir(f"{body}{key:02d}") == f"{body}{key:02d}"
     wrong = (key % 97) + 1
     with pytest.raises(InvalidIdentifier):

@@ -254,11 +254,13 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response:
 def internal_error_handler(request: Request, exc: Exception) -> Response:
     """Log the failure and answer a bare 500.
 
-    The log holds the exception type, the route and the stack frames, never the
-    exception's message: database errors quote the values they refused.
+    The log holds the exception type, the route template and the stack frames,
+    never the exception's message (database errors quote the values they
+    refused) nor the path (it carries identifiers).
     """
     frames = "".join(traceback.format_tb(exc.__traceback__)[-5:])
-    log.error("unhandled %s on %s %s\n%s", type(exc).__name__, request.method, request.scope["path"], frames)
+    route = request.scope.get("path_template", "(unrouted)")  # the template: no id from the URL
+    log.error("unhandled %s on %s %s\n%s", type(exc).__name__, request.method, route, frames)
     return problem_response(
         request,
         status=HTTP_500_INTERNAL_SERVER_ERROR,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -102,3 +104,39 @@ async def _refuse(scope: Scope, send: Send, seen: str) -> None:
                (b"content-language", b"en" if english else b"fr")]
     await send({"type": "http.response.start", "status": 403, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+access_log = logging.getLogger("carnet.access")
+
+
+def request_log():
+    """Build the ASGI middleware logging one line per API request: method, route template, status, time.
+
+    The route template (``/api/documents/{document_id}``) is logged, never the
+    path itself, the query string or a body: no identifier or health data
+    reaches the logs.
+    """
+
+    def factory(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+                await app(scope, receive, send)
+                return
+            started = time.perf_counter()
+            status = 500
+
+            async def send_status(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                await send(message)
+
+            try:
+                await app(scope, receive, send_status)
+            finally:
+                access_log.info("%s %s %s %.1fms", scope["method"], scope.get("path_template", "(unrouted)"),
+                                status, (time.perf_counter() - started) * 1000)
+
+        return middleware
+
+    return factory
