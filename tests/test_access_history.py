@@ -8,15 +8,6 @@ import pytest
 
 from backend.access import history
 from backend.core import database
-from tests.docworld import build_world
-
-
-@pytest.fixture(scope="module")
-def world(main_client, settings):
-    def run(fn, *a, **kw):
-        return main_client.blocking_portal.call(lambda: fn(*a, **kw))
-
-    return build_world(main_client, run, settings)
 
 
 def test_the_parent_never_sees_the_gp_reading_the_minor_secret(world, run):

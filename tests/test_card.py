@@ -5,24 +5,12 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from backend import demo
 from backend.access.tables import AccessEvent
 from backend.core.auth import Actor
 from backend.identity import card
 from backend.identity.tables import InsuredPerson
 from tests.factories import activated_citizen, login_demo
-
-
-@pytest.fixture(scope="module")
-def demo_apis(main_client):
-    from tests.conftest import Api
-
-    def make(lang="fr"):
-        return Api(main_client, lang)
-
-    return {who: login_demo(make, who) for who in ("camille", "dominique", "pharmacist", "gp")}
 
 
 def _person_id(run, nir):

@@ -6,17 +6,9 @@ import pytest
 
 from backend.access import history
 from backend.documents.services import fold
-from tests.docworld import PDF, build_world, pdf, row_of
+from tests.docworld import PDF, pdf, row_of
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture(scope="module")
-def world(main_client, settings):
-    def run(fn, *a, **kw):
-        return main_client.blocking_portal.call(lambda: fn(*a, **kw))
-
-    return build_world(main_client, run, settings)
 
 
 def titles(api, url, **filters) -> set[str]:

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.docworld import build_world, make_pro
+from tests.docworld import make_pro
 
 GOOD = {"context": "vital_emergency", "reason": "Détresse respiratoire à domicile, allergies inconnues"}
-
-
-@pytest.fixture(scope="module")
-def world(main_client, settings):
-    def run(fn, *a, **kw):
-        return main_client.blocking_portal.call(lambda: fn(*a, **kw))
-
-    return build_world(main_client, run, settings)
 
 
 @pytest.mark.parametrize("body", [

@@ -7,15 +7,6 @@ import pytest
 from backend.app import create_app
 from backend.core.settings import load_settings
 from tests.conftest import PUBLIC_URL
-from tests.docworld import build_world
-
-
-@pytest.fixture(scope="module")
-def world(main_client, settings):
-    def run(fn, *a, **kw):
-        return main_client.blocking_portal.call(lambda: fn(*a, **kw))
-
-    return build_world(main_client, run, settings)
 
 
 @pytest.mark.parametrize("headers", [

@@ -12,7 +12,6 @@ from backend.core.errors import InvalidIdentifier
 from backend.identity.identifiers import build_ins, mask_nir, nir_key, validate_nir
 from backend.professionals.identifiers import luhn_valid, validate_finess, validate_rpps
 
-
 # Independent references: python-stdnum's French NIR and Luhn, not this module's own formula.
 EXTERNAL_NIRS = ["284057505612387", "190013155501276", "295081305503431", "188022A00402160"]
 

@@ -11,18 +11,10 @@ import pytest
 
 from backend import demo
 from backend.access import history
-from tests.docworld import build_world, pdf, row_of
+from tests.docworld import pdf, row_of
 from tests.factories import import_persons, person_row
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture(scope="module")
-def world(main_client, settings):
-    def run(fn, *a, **kw):
-        return main_client.blocking_portal.call(lambda: fn(*a, **kw))
-
-    return build_world(main_client, run, settings)
 
 
 def events(run, person_id, **filters) -> list[dict]:
