@@ -146,10 +146,13 @@ def snapshots(main_client: TestClient, settings: Settings) -> Iterator[Snapshots
         yield shots
 
 
+SNAPSHOT_FIXTURES = {"world", "demo_apis", "matrix_world"}  # fixtures that restore a world of their own
+
+
 @pytest.fixture(autouse=True)
 def fresh_world(request, snapshots: Snapshots) -> None:
     """Every test starts from the demo world (or from the bigger world it asks for)."""
-    if "world" not in request.fixturenames and "demo_apis" not in request.fixturenames:
+    if not SNAPSHOT_FIXTURES & set(request.fixturenames):
         snapshots.restore("demo")
 
 

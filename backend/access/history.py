@@ -110,7 +110,7 @@ async def _notify_first_access(person_id: UUID, event: dict) -> None:
 
 
 MAX_LIMIT = 100
-NEWEST = 2**62  # the ``before`` cursor of the first page
+NEWEST = 2**31 - 1  # the ``before`` cursor of the first page (event ids are 32-bit serials)
 _COLUMNS = ("id, actor_kind, actor_label, on_behalf_of, action, resource, purpose, outcome, created_at")
 
 

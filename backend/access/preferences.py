@@ -246,7 +246,12 @@ async def declare_emergency(settings: Settings, actor: Actor, person_id: UUID, c
     basis, profession, blocked = await pro_basis(actor.professional_id, person_id)
     person = await InsuredPerson.select(InsuredPerson.emergency_access_opposed, InsuredPerson.first_name
                                         ).where(InsuredPerson.id == person_id).first()
-    if person is None or blocked or not profession:
+    if person is None or not profession:
+        raise NotFound()
+    if blocked:  # blocking shuts emergencies too; the attempt is in the patient's history
+        await history.record(person_id, actor_kind="emergency", actor_id=actor.professional_id,
+                             actor_label=label, action="emergency.declare", purpose="blocked",
+                             outcome="refused")
         raise NotFound()
     now = utcnow()
     recent = await EmergencyAccess.count().where(

@@ -171,7 +171,7 @@ async def decide(actor: Actor, doc_id: UUID, action: str, *, need: str = "read",
     not_citizens = allowed and need == "delete" and row["source"] != "citizen"
     if not allowed or not_citizens or record_allowed:
         reason = "" if allowed and not not_citizens else (
-            "not added by the citizen side" if not_citizens else _REASONS[need])
+            "not added by the citizen side" if not_citizens else _REASONS["read" if row is None else need])
         await audit.record(who, where.person_id, action, str(doc_id), hidden=hidden,
                            outcome="refused" if reason else "allowed", purpose=reason)
     if not allowed:
