@@ -26,7 +26,7 @@ from backend.documents import audit
 from backend.documents.blobstore import BlobIntegrityError, DirectoryBlobStore, StoredBlob
 from backend.documents.catalogue import CATEGORIES, PATIENT_TYPE, TYPES, check_type
 from backend.documents.ingest import Body, Submission, ingest
-from backend.documents.policy import policy_for
+from backend.documents.policy import DocumentPolicy, policy_for
 from backend.documents.repository import (
     SORTS,
     DocumentRepository,
@@ -138,12 +138,21 @@ async def list_documents(
     return {"items": [public(r) for r in rows], "total": total, "page": page, "page_size": page_size}
 
 
-_REASONS = {
-    "read": "outside the actor's rights",
-    "manage": "not the record's owner",
-    "delete": "not the record's owner",
-    "author": "not the author",
-}
+OUTSIDE = "outside the actor's rights"
+NOT_CITIZENS = "not added by the citizen side"
+
+
+def _refusal(row: dict | None, need: str, policy: DocumentPolicy) -> str | None:
+    """Why the actor may not do ``need`` with this document (``None``: allowed)."""
+    if row is None:
+        return OUTSIDE
+    if need in ("manage", "delete") and not policy.can_manage:
+        return "not the record's owner"
+    if need == "delete" and row["source"] != "citizen":
+        return NOT_CITIZENS
+    if need == "author" and not (policy.is_pro and row["author_professional"] == policy.professional_id):
+        return "not the author"
+    return None
 
 
 async def decide(actor: Actor, doc_id: UUID, action: str, *, need: str = "read",
@@ -163,23 +172,17 @@ async def decide(actor: Actor, doc_id: UUID, action: str, *, need: str = "read",
     hidden = where.hidden_from_guardians
     repo, who = await open_record(actor, where.person_id, action, str(doc_id), hidden=hidden)
     row = await repo.get(doc_id)
-    policy = repo.policy
-    allowed = row is not None and (
-        need == "read"
-        or (need in ("manage", "delete") and policy.can_manage)
-        or (need == "author" and policy.is_pro and row["author_professional"] == policy.professional_id))
-    not_citizens = allowed and need == "delete" and row["source"] != "citizen"
-    if not allowed or not_citizens or record_allowed:
-        reason = "" if allowed and not not_citizens else (
-            "not added by the citizen side" if not_citizens else _REASONS["read" if row is None else need])
+    reason = _refusal(row, need, repo.policy)
+    if reason or record_allowed:
         await audit.record(who, where.person_id, action, str(doc_id), hidden=hidden,
-                           outcome="refused" if reason else "allowed", purpose=reason)
-    if not allowed:
-        raise NotFound()
-    if not_citizens:
+                           outcome="refused" if reason else "allowed", purpose=reason or "")
+    if reason == NOT_CITIZENS:
         raise Conflict(
             "Seuls les documents que vous avez ajoutés peuvent être supprimés ; masquez les autres.",
             detail_en="Only documents you added can be deleted; hide the others.")
+    if reason:
+        raise NotFound()
+    assert row is not None
     return row, repo, who
 
 
