@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 
-from backend.core.settings import ConfigurationError, load_settings, write_master_key
+from backend.core.settings import ConfigurationError, data_dir_from, load_settings, provision_master_key
 
 
 async def _with_db(settings, work):
@@ -54,8 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="carnet", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("secrets-init", help="generate the secrets file in the data directory")
-    p.add_argument("--master-key-file", help="also create the master key in this file, outside the data "
-                   "directory (then start with CARNET_MASTER_KEY_FILE set to it)")
+    p.add_argument("--master-key-file", help="keep the master key in this file, outside the data directory "
+                   "(created, or moved out of secrets.json); then start with CARNET_MASTER_KEY_FILE "
+                   "set to it")
     sub.add_parser("migrate", help="apply pending migrations")
     sub.add_parser("seed-demo", help="seed the demo world (once; refused in production)")
     sub.add_parser("demo-accounts", help="print the demo logins")
@@ -70,21 +72,20 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="serve the API and the PWA")
     args = parser.parse_args(argv)
 
-    if args.command == "secrets-init" and args.master_key_file:
-        import os
-
-        key_file = Path(args.master_key_file).resolve()
-        if not key_file.exists():
-            write_master_key(key_file)
-        os.environ["CARNET_MASTER_KEY_FILE"] = str(key_file)
+    key_note = ""
     try:
+        if args.command == "secrets-init" and args.master_key_file:
+            key_file = Path(args.master_key_file).resolve()
+            done = provision_master_key(data_dir_from(os.environ), key_file)
+            os.environ["CARNET_MASTER_KEY_FILE"] = str(key_file)
+            key_note = f"; master key {done} in {key_file}: start with CARNET_MASTER_KEY_FILE={key_file}"
         settings = load_settings(create_secrets=True if args.command == "secrets-init" else None)
     except ConfigurationError as exc:
         print(f"carnet: {exc}", file=sys.stderr)
         return 2
 
     if args.command == "secrets-init":
-        print(f"secrets ready in {settings.data_dir}")
+        print(f"secrets ready in {settings.data_dir}{key_note}")
     elif args.command == "migrate":
         from backend.core import database
 

@@ -1,4 +1,4 @@
-"""The record: who sees which document, refused actors on every endpoint, uploads, history."""
+"""The record: who sees which document, uploads, history (refused actors: test_refused_matrix.py)."""
 
 from __future__ import annotations
 
@@ -99,54 +99,6 @@ def test_parent_sees_child_documents_but_not_the_minor_secret(world):
     seen = titles(parent, f"/api/profiles/{world.child_id}/documents")
     assert seen == {"Consultation enfant"}
     assert parent.get(f"/api/documents/{world.docs['child_secret']}").status_code == 404
-
-
-def _refusals(world):
-    """(label, client, method, url) for every refused actor on every endpoint taking an id."""
-    pid = world.patient.person_id
-    d = world.docs
-    doc_urls = lambda doc: [  # noqa: E731
-        ("GET", f"/api/documents/{doc}"), ("GET", f"/api/documents/{doc}/content"),
-        ("POST", f"/api/documents/{doc}/mask"), ("DELETE", f"/api/documents/{doc}"),
-    ]
-    cases = []
-    for label, client in (("another citizen", world.citizens["other"].api),
-                          ("revoked caregiver", world.citizens["revoked"].api),
-                          ("caregiver without the scope", world.citizens["card_only"].api)):
-        cases.append((label, client, "GET", f"/api/profiles/{pid}/documents"))
-        cases.append((label, client, "POST", f"/api/profiles/{pid}/documents"))
-        cases += [(label, client, m, u) for m, u in doc_urls(d["lab"])]
-    for label, key in (("professional with no relationship", "stranger"), ("blocked professional", "blocked")):
-        client = world.pros[key].api
-        cases.append((label, client, "GET", f"/api/pro/patients/{pid}/documents"))
-        cases += [(label, client, m, u) for m, u in doc_urls(d["lab"])[:2]]
-    cases += [("parent on a minor's secret", world.patient.api, m, u) for m, u in doc_urls(d["child_secret"])]
-    cases += [("non-author on a masked document", world.pros["granted"].api, m, u)
-              for m, u in doc_urls(d["masked"])[:2]]
-    cases += [("professional on an unannounced document", world.pros["granted"].api, m, u)
-              for m, u in doc_urls(d["unannounced"])[:2]]
-    cases += [("patient before announcement", world.patient.api, m, u) for m, u in doc_urls(d["unannounced"])]
-    return cases
-
-
-def test_refused_actor_matrix(world):
-    # The blocked professional first had a code: blocking wins even so.
-    pid = world.patient.person_id
-    code = world.patient.api.post(f"/api/profiles/{pid}/temporary-access", json={"minutes": 30}).json()["code"]
-    world.patient.api.post(f"/api/profiles/{pid}/blocks", json={"rpps": world.pros["blocked"].rpps})
-    r = world.pros["blocked"].api.post("/api/pro/temporary-access/redeem", json={"code": code})
-    assert r.status_code == 400
-    for label, client, method, url in _refusals(world):
-        kwargs = {}
-        if method == "POST" and url.endswith("/mask"):
-            kwargs = {"json": {"masked": False}}
-        elif method == "POST":
-            kwargs = {"data": {"title": "x"}, "files": {"file": ("a.pdf", pdf(), "application/pdf")}}
-        r = client.request(method, url, **kwargs)
-        assert r.status_code in (403, 404), f"{label}: {method} {url} -> {r.status_code}"
-        assert r.headers["content-type"].startswith(PROBLEM)
-    refused = world.patient.api.get(f"/api/profiles/{pid}/access-history", params={"outcome": "refused"}).json()["items"]
-    assert {"blocked", "no care relationship"} <= {e["purpose"] for e in refused}
 
 
 def test_expired_and_revoked_temporary_codes(world, main_client):

@@ -73,3 +73,37 @@ def test_a_hand_written_read_inside_a_transaction_sees_its_writes(run, settings)
 
     inside, outside = run(work)
     assert inside == [{"x": 7}] and outside == [{"one": 1}]
+
+
+def test_a_request_cancelled_while_waiting_for_the_lock_leaves_no_transaction_open(run, settings):
+    engine = database.get_engine()
+    other = sqlite3.connect(engine.path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+
+    async def start_then_cancel() -> bool:
+        import asyncio
+
+        async def write() -> None:
+            async with database.transaction():
+                await database.execute("SELECT 1")
+
+        task = asyncio.create_task(write())
+        while not engine.write_lock.locked():
+            await asyncio.sleep(0.001)
+        await asyncio.sleep(0.05)  # BEGIN IMMEDIATE is now waiting on the writer thread
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            return True
+        return False
+
+    try:
+        assert run(start_then_cancel)
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    # The abandoned BEGIN went through once the lock was free, and was rolled back:
+    # the next transaction starts cleanly.
+    run(database.execute, "SELECT 1")
+    assert not engine.writer.in_transaction

@@ -7,7 +7,7 @@ codes, emergency access and its opposition, research-use choices, notices.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from backend.access import history
@@ -218,69 +218,111 @@ EMERGENCY_CONTEXTS = {
 }
 MAX_EMERGENCIES = 3  # per professional, rolling 24 hours, all patients together
 EMERGENCY_WINDOW = timedelta(hours=24)
+MIN_REASON_CHARS = 20
+MIN_REASON_WORDS = 3
 
 
-def _check_reason(reason: str) -> str:
-    """A real account of the situation: 20 characters, 3 distinct words, not one repeated character."""
-    reason = " ".join(reason.split())
+def _reason_problem(reason: str) -> tuple[str, str] | None:
+    """What is wrong with a written reason, in French and English, or ``None`` when it holds up.
+
+    A real account of the situation: 20 characters at least, 3 distinct words
+    (of 2 letters or more), and not one character repeated.
+    """
+    letters = reason.replace(" ", "").casefold()
     words = {w.casefold() for w in re.findall(r"\w{2,}", reason)}
-    if len(reason) < 20 or len(words) < 3 or len(set(reason.replace(" ", "").casefold())) < 5:
-        raise InvalidRequest(
-            "Motif insuffisant : décrivez la situation en une phrase (20 caractères et 3 mots au moins).",
-            detail_en="Reason too thin: describe the situation in a sentence "
-                      "(20 characters, 3 words at least).",
-            errors=[{"field": "reason", "rule": "substance", "message": "motif insuffisant"}])
-    return reason
+    if len(set(letters)) == 1:
+        return ("Motif invalide : un même caractère répété ne décrit pas la situation.",
+                "Invalid reason: one repeated character does not describe the situation.")
+    if len(reason) < MIN_REASON_CHARS:
+        return (f"Motif trop court : {len(reason)} caractères, {MIN_REASON_CHARS} au moins.",
+                f"Reason too short: {len(reason)} characters, {MIN_REASON_CHARS} at least.")
+    if len(words) < MIN_REASON_WORDS:
+        return (f"Motif trop vague : {len(words)} mot(s) différent(s), {MIN_REASON_WORDS} au moins "
+                "pour décrire la situation.",
+                f"Reason too vague: {len(words)} distinct word(s), {MIN_REASON_WORDS} at least "
+                "to describe the situation.")
+    return None
+
+
+async def _serialise_declarations(professional_id: UUID) -> None:
+    """One declaration at a time per professional, so that the daily limit cannot be raced.
+
+    SQLite's single writer already serialises write transactions.
+    """
+    if database.dialect() == "postgres":
+        await database.fetch("SELECT pg_advisory_xact_lock(hashtextextended({}, 0))",
+                             f"emergency:{professional_id}")
+
+
+async def _recent_declarations(professional_id: UUID, now: datetime) -> list[datetime]:
+    rows = await EmergencyAccess.select(EmergencyAccess.created_at).where(
+        (EmergencyAccess.professional == professional_id)
+        & (EmergencyAccess.created_at > now - EMERGENCY_WINDOW))
+    return sorted(r["created_at"] for r in rows)
+
+
+def _too_many(recent: list[datetime], now: datetime) -> TooManyAttempts:
+    retry = max(1, int((recent[0] + EMERGENCY_WINDOW - now).total_seconds()))
+    return TooManyAttempts(
+        f"Vous avez déjà déclaré {len(recent)} urgences ces dernières 24 heures, le maximum : "
+        "la prochaine sera possible plus tard ; d'ici là, passez par la régulation du SAMU.",
+        detail_en=f"You already declared {len(recent)} emergencies in the last 24 hours, the maximum: "
+                  "the next one will be possible later; until then, go through emergency dispatch.",
+        headers={"Retry-After": str(retry)})
 
 
 async def declare_emergency(settings: Settings, actor: Actor, person_id: UUID, context: str, reason: str,
                             label: str) -> dict:
     """Break-glass access for a physician, with a coded context and a written reason.
 
-    Refused for other professions, when the patient opposed it, and beyond
-    :data:`MAX_EMERGENCIES` declarations in 24 hours by the same professional.
-    Every attempt is recorded once with its outcome; the patient, and a minor's
-    guardians on their own profiles, are notified.
+    Refused when the reason does not describe the situation, for other
+    professions, when the patient opposed it, and beyond
+    :data:`MAX_EMERGENCIES` declarations in 24 hours by the same professional
+    (429). The decision is taken first; every attempt is then recorded once in
+    the patient's history with its outcome. An allowed one notifies the patient
+    and, for a minor, each guardian on their own profile.
     """
-    reason = _check_reason(reason)
-    basis, profession, blocked = await pro_basis(actor.professional_id, person_id)
-    person = await InsuredPerson.select(InsuredPerson.emergency_access_opposed, InsuredPerson.first_name
-                                        ).where(InsuredPerson.id == person_id).first()
-    if person is None or not profession:
-        raise NotFound()
+    reason = " ".join(reason.split())
+    _basis, profession, blocked = await pro_basis(actor.professional_id, person_id)
     if blocked:  # blocking shuts emergencies too; the attempt is in the patient's history
         await history.record(person_id, actor_kind="emergency", actor_id=actor.professional_id,
                              actor_label=label, action="emergency.declare", purpose="blocked",
                              outcome="refused")
+    if blocked or not profession:
         raise NotFound()
     now = utcnow()
-    recent = await EmergencyAccess.count().where(
-        (EmergencyAccess.professional == actor.professional_id)
-        & (EmergencyAccess.created_at > now - EMERGENCY_WINDOW))
-    refusal: CarnetError | None = None
-    if profession != "10":
-        refusal = Forbidden("L'accès en urgence est réservé aux médecins.",
-                            detail_en="Emergency access is for physicians only.")
-    elif person["emergency_access_opposed"]:
-        refusal = Forbidden("Le patient s'est opposé à l'accès en urgence à son dossier.",
-                            detail_en="The patient opposed emergency access to their record.")
-    elif recent >= MAX_EMERGENCIES:
-        refusal = TooManyAttempts(
-            f"Vous avez déjà déclaré {recent} urgences en 24 heures : au-delà, passez par la régulation.",
-            detail_en=f"You already declared {recent} emergencies in 24 hours: "
-                      "beyond that, go through dispatch.",
-            headers={"Retry-After": str(int(EMERGENCY_WINDOW.total_seconds()))})
-    await history.record(person_id, actor_kind="emergency", actor_id=actor.professional_id,
-                         actor_label=label, action="emergency.declare",
-                         purpose=f"{EMERGENCY_CONTEXTS[context][0]} — {reason}",
-                         outcome="refused" if refusal else "allowed")
-    if refusal:
-        raise refusal
     expires = now + timedelta(minutes=settings.emergency_minutes)
+    refusal: CarnetError | None = None
     async with database.transaction():
-        await EmergencyAccess.insert(EmergencyAccess(person=person_id, professional=actor.professional_id,
-                                                     reason=f"{context}: {reason}", expires_at=expires))
-        await _notify_guardians(person_id, person["first_name"], label)
+        await _serialise_declarations(actor.professional_id)
+        person = await InsuredPerson.select(InsuredPerson.emergency_access_opposed, InsuredPerson.first_name
+                                            ).where(InsuredPerson.id == person_id).first()
+        if person is None:
+            raise NotFound()
+        problem = _reason_problem(reason)
+        recent = await _recent_declarations(actor.professional_id, now)
+        if problem:
+            refusal = InvalidRequest(problem[0], detail_en=problem[1], errors=[
+                {"field": "reason", "rule": "substance", "message": problem[0]}])
+        elif profession != "10":
+            refusal = Forbidden("L'accès en urgence est réservé aux médecins.",
+                                detail_en="Emergency access is for physicians only.")
+        elif person["emergency_access_opposed"]:
+            refusal = Forbidden("Le patient s'est opposé à l'accès en urgence à son dossier.",
+                                detail_en="The patient opposed emergency access to their record.")
+        elif len(recent) >= MAX_EMERGENCIES:
+            refusal = _too_many(recent, now)
+        await history.record(person_id, actor_kind="emergency", actor_id=actor.professional_id,
+                             actor_label=label, action="emergency.declare",
+                             purpose=f"{EMERGENCY_CONTEXTS[context][0]} — {reason}",
+                             outcome="refused" if refusal else "allowed")
+        if refusal is None:
+            await EmergencyAccess.insert(EmergencyAccess(
+                person=person_id, professional=actor.professional_id, reason=f"{context}: {reason}",
+                created_at=now, expires_at=expires))
+            await _notify_guardians(person_id, person["first_name"], label)
+    if refusal is not None:
+        raise refusal
     return {"person_id": person_id, "until": expires}
 
 

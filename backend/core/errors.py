@@ -270,8 +270,17 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
     )
 
 
+_DECODER_DEPTH_MESSAGES = ("while deserializing", "while decoding a JSON")
+
+
 def too_deep_handler(request: Request, exc: RecursionError) -> Response:
-    """A request body nested deeper than the decoder's recursion limit is the client's error."""
+    """A request body nested deeper than the decoder's recursion limit is the client's error.
+
+    Only the JSON decoders' own depth errors are the client's: any other
+    recursion error is a bug in the server, answered as such.
+    """
+    if not any(m in str(exc) for m in _DECODER_DEPTH_MESSAGES):
+        return internal_error_handler(request, exc)
     return problem_response(
         request,
         status=400,

@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -135,8 +136,9 @@ def _read_master_key(env: dict[str, str], data_dir: Path, production: bool) -> b
     if raw is None:
         if production:
             raise ConfigurationError(
-                "production needs the master key from outside the data directory: "
-                "set CARNET_MASTER_KEY_FILE (or CARNET_MASTER_KEY)")
+                "production needs the master key from outside the data directory: set "
+                "CARNET_MASTER_KEY_FILE (or CARNET_MASTER_KEY); 'carnet secrets-init --master-key-file "
+                "<file>' creates that file, or moves an existing key out of secrets.json into it")
         return None
     try:
         key = base64.b64decode(raw, validate=True)
@@ -147,11 +149,64 @@ def _read_master_key(env: dict[str, str], data_dir: Path, production: bool) -> b
     return key
 
 
-def write_master_key(path: Path) -> None:
-    """Create a new master key file (mode 0600); refuses to overwrite one."""
+def write_master_key(path: Path, key: bytes | None = None) -> None:
+    """Create a master key file (mode 0600), with a new random key unless one is given.
+
+    Refuses to overwrite an existing file.
+    """
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
-        fh.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+        fh.write(base64.b64encode(key or secrets.token_bytes(32)).decode() + "\n")
+
+
+def _write_secrets_file(path: Path, values: dict) -> None:
+    """Replace the secrets file atomically, readable by its owner only."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(values, fh, indent=2)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def provision_master_key(data_dir: Path, key_file: Path) -> str:
+    """Put the master key in ``key_file``, outside the data directory, for ``CARNET_MASTER_KEY_FILE``.
+
+    A key already in the data directory's secrets file is moved out (the
+    documents it encrypts stay readable); otherwise a new key is created. An
+    existing ``key_file`` is kept, provided it holds the same key as the
+    secrets file when both exist.
+
+    Returns:
+        ``"moved"``, ``"created"`` or ``"kept"``.
+
+    Raises:
+        ConfigurationError: ``key_file`` is inside the data directory, or holds
+            another key than the one the existing data was encrypted with.
+    """
+    data_dir, key_file = data_dir.resolve(), key_file.resolve()
+    if key_file.is_relative_to(data_dir):
+        raise ConfigurationError(f"{key_file}: the master key file must live outside {data_dir}")
+    path = data_dir / SECRETS_FILE
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    if "data_key" not in stored:
+        if key_file.exists():
+            return "kept"
+        key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_master_key(key_file)
+        return "created"
+    key = base64.b64decode(stored["data_key"])
+    if key_file.exists():
+        if _read_master_key({"CARNET_MASTER_KEY_FILE": str(key_file)}, data_dir, False) != key:
+            raise ConfigurationError(
+                f"{key_file} holds another master key than {path}: the existing documents need the latter")
+    else:
+        key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_master_key(key_file, key)
+    _write_secrets_file(path, {k: v for k, v in stored.items() if k != "data_key"})
+    return "moved"
 
 
 def load_secrets(data_dir: Path, *, create: bool, env: dict[str, str] | None = None,
@@ -189,6 +244,16 @@ def load_secrets(data_dir: Path, *, create: bool, env: dict[str, str] | None = N
     if master_key is None and "data_key" not in raw:
         raise ConfigurationError(
             "the master key is kept outside the data directory: set CARNET_MASTER_KEY_FILE")
+    if master_key is not None and "data_key" in raw:
+        if production:
+            raise ConfigurationError(
+                f"{path} still holds the master key: move it out with "
+                "'carnet secrets-init --master-key-file <file>' (the same file as CARNET_MASTER_KEY_FILE)")
+        if base64.b64decode(raw["data_key"]) != master_key:
+            raise ConfigurationError(
+                f"the master key supplied differs from the one in {path}: "
+                "the existing documents need the latter; move it out with 'carnet secrets-init "
+                "--master-key-file <file>'")
     return Secrets(
         csrf_secret=raw["csrf_secret"],
         token_signing_key=raw["token_signing_key"],
@@ -197,6 +262,11 @@ def load_secrets(data_dir: Path, *, create: bool, env: dict[str, str] | None = N
         vapid_private_key=raw["vapid_private_key"],
         admin_token=raw["admin_token"],
     )
+
+
+def data_dir_from(env: Mapping[str, str]) -> Path:
+    """The data directory named by ``CARNET_DATA_DIR`` (``./var`` by default), absolute."""
+    return Path(env.get("CARNET_DATA_DIR", "./var")).resolve()
 
 
 def load_settings(env: dict[str, str] | None = None, *, create_secrets: bool | None = None) -> Settings:
@@ -210,7 +280,7 @@ def load_settings(env: dict[str, str] | None = None, *, create_secrets: bool | N
     mode = env.get("CARNET_ENV", "development")
     host = env.get("CARNET_HOST", "127.0.0.1")
     port = int(env.get("CARNET_PORT", "8000"))
-    data_dir = Path(env.get("CARNET_DATA_DIR", "./var")).resolve()
+    data_dir = data_dir_from(env)
     database_url = env.get("CARNET_DATABASE_URL") or f"sqlite:///{data_dir / 'carnet.sqlite3'}"
     public_host = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::1") else host  # noqa: S104
     public_url = env.get("CARNET_PUBLIC_URL", f"http://{public_host}:{port}").rstrip("/")

@@ -196,7 +196,8 @@ function emergencySection(ctx, patientId) {
     event.preventDefault();
     clearErrors(form);
     const text = reason.value.trim();
-    if (text.length < 20 || text.split(/\s+/).length < 3) return invalid(alert, reason, t("emergency.reason.short"));
+    const words = new Set((text.toLowerCase().match(/[\p{L}\p{N}_]{2,}/gu) || []));
+    if (text.length < 20 || words.size < 3) return invalid(alert, reason, t("emergency.reason.short"));
     await busy(submit, async () => {
       try {
         const out = await api.post(`/api/pro/patients/${patientId}/emergency`,
