@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import json
+import time
 import uuid
+import zipfile
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -105,3 +110,57 @@ def test_the_chain_covers_the_guardian_flag(world, run):
         run(database.execute, "UPDATE access_event SET hidden_from_guardians = {} WHERE id = {}", True,
             rows[0]["id"])
     assert run(history.verify_chain)[1] is None
+
+
+def test_the_export_stream_yields_every_visible_event_once_in_id_order(world, run):
+    child = uuid.UUID(world.child_id)
+    secret = world.docs["child_secret"]
+    gp = world.pros["gp"]
+    for _ in range(6):  # more events around the secret, so batches cross hidden rows
+        assert gp.api.get(f"/api/documents/{secret}").status_code == 200
+        assert gp.api.get(f"/api/documents/{world.docs['child_visit']}").status_code == 200
+
+    async def collect(viewer, batch):
+        return [e async for e in history.iter_events(child, viewer=viewer, batch=batch)]
+
+    stored = run(database.fetch, "SELECT id, hidden_from_guardians FROM access_event WHERE person = {} "
+                 "ORDER BY id", child)
+    assert any(r["hidden_from_guardians"] for r in stored)
+    visible = [r["id"] for r in stored if not r["hidden_from_guardians"]]
+    for batch in (1, 4, 1000):
+        own = run(collect, "self", batch)
+        assert [e["id"] for e in own] == [r["id"] for r in stored]
+        guardians = run(collect, "parent", batch)
+        assert [e["id"] for e in guardians] == visible
+        assert secret not in {e["resource"] for e in guardians}
+
+
+def test_the_parent_export_history_leaves_out_the_minor_secret(world):
+    secret = world.docs["child_secret"]
+    assert world.pros["gp"].api.get(f"/api/documents/{secret}").status_code == 200
+    r = world.patient.api.get(f"/api/profiles/{world.child_id}/export")
+    assert r.status_code == 200, r.text
+    with zipfile.ZipFile(io.BytesIO(r.content)) as archive:
+        events = json.loads(archive.read("access-history.json"))
+    assert events and world.docs["child_visit"] in {e["resource"] for e in events}
+    assert secret not in {e["resource"] for e in events}
+
+
+def test_since_reads_offsets_and_times_without_offset_as_utc(world, run):
+    person = uuid.UUID(world.citizens["other"].person_id)
+    run(history.record, person, actor_kind="pro", actor_id="a", actor_label="Dr Avant", action="document.read")
+    time.sleep(0.01)
+    cut = datetime.now(UTC)
+    time.sleep(0.01)
+    run(history.record, person, actor_kind="pro", actor_id="b", actor_label="Dr Apres", action="document.read")
+    api = world.citizens["other"].api
+    for since in (cut.isoformat(), cut.astimezone(timezone(timedelta(hours=5))).isoformat(),
+                  cut.astimezone(timezone(timedelta(hours=-8))).isoformat(),
+                  cut.replace(tzinfo=None).isoformat()):
+        page = api.get(f"/api/profiles/{person}/access-history", params={"since": since}).json()
+        assert [e["actor_label"] for e in page["items"]] == ["Dr Apres"], since
+        assert page["total"] == 1
+    # Without an offset the time is bound as UTC, whatever the server's local zone (PostgreSQL
+    # would otherwise read a naive value in the server's zone).
+    _, args = history._filters(person, "self", None, None, None, cut.replace(tzinfo=None))
+    assert args[-1] == cut and args[-1].utcoffset() == timedelta(0)

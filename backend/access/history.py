@@ -125,9 +125,9 @@ def _filters(person_id: UUID, viewer: str, actor_kind: str | None, outcome: str 
         if value:
             where += f" AND {column} = {{}}"
             args.append(value)
-    if since:
+    if since:  # a time without an offset is read as UTC, like the stored stamps
         where += " AND created_at >= {}"
-        args.append(since)
+        args.append(since if since.tzinfo else since.replace(tzinfo=UTC))
     return where, args
 
 

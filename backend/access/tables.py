@@ -28,7 +28,7 @@ class AccessEvent(Table, tablename="access_event"):
 
     id = Serial(primary_key=True)
     person = ForeignKey(references=InsuredPerson, index=True)
-    actor_kind = Varchar(length=12)  # pro | delegate | parent | emergency | app
+    actor_kind = Varchar(length=12)  # pro | emergency | delegate | parent | self | operator
     actor_id = Varchar(length=36)
     actor_label = Varchar(length=200)
     on_behalf_of = Varchar(length=200, null=True, default=None)

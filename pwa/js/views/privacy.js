@@ -375,7 +375,14 @@ function historySection(profile, initial) {
     params.set("before", String(cursor));
     await busy(more, async () => {
       try {
+        const first = list.children.length;
         fill(await api.get(`/api/profiles/${profile.id}/access-history?${params}`), true);
+        // The last page hides the button: keep the focus in the list, on the first new entry.
+        const added = list.children[first];
+        if (more.hidden && added) {
+          added.setAttribute("tabindex", "-1");
+          added.focus();
+        }
       } catch (err) {
         showError(alert, err);
       }
