@@ -138,3 +138,39 @@ def test_no_health_or_identity_data_in_logs(make_api, caplog, monkeypatch):
     for word in secret_words:
         assert word not in text, word
     assert pid not in text and up.json()["id"] not in text
+
+
+@pytest.mark.parametrize("headers", [{"origin": "null"}, {"origin": "https://evil.example"},
+                                     {"sec-fetch-site": "same-site"}, {"sec-fetch-site": "cross-site"}])
+def test_login_from_another_site_is_refused_before_any_check(api, headers):
+    r = api.post("/api/auth/login", json={"identifier": "284057505612387", "password": "x"}, headers=headers)
+    assert r.status_code == 403 and r.headers["content-type"] == PROBLEM
+    assert r.json()["type"].endswith("/forbidden")
+    assert r.headers["content-security-policy"]  # the refusal carries the security headers too
+
+
+def test_operator_endpoints_keep_their_bearer_token_from_any_origin(api, settings):
+    api.headers["authorization"] = f"Bearer {settings.secrets.admin_token}"
+    r = api.post("/api/admin/registry/import", json=[],
+                 headers={"origin": "https://ops.example", "sec-fetch-site": "cross-site"})
+    assert r.status_code == 200, r.text
+    api.headers["authorization"] = "Bearer wrong"
+    r = api.post("/api/admin/registry/import", json=[], headers={"origin": "https://ops.example"})
+    assert r.status_code == 403 and r.json()["type"].endswith("/forbidden")
+
+
+def test_reauthentication_problem_is_named_in_both_languages(make_api, run, settings):
+    from datetime import timedelta
+
+    from backend.accounts.tables import UserSession
+    from backend.core.auth import utcnow
+
+    citizen = activated_citizen(make_api, run, settings)
+    run(lambda: UserSession.update({UserSession.authenticated_at: utcnow() - timedelta(minutes=6)}, force=True))
+    r = citizen.api.post("/api/credentials/password", json={"password": "girafe lampadaire tisane orbite"})
+    assert r.status_code == 403 and r.headers["content-type"] == PROBLEM
+    assert r.json()["detail"] == "Confirmez votre identité pour continuer."
+    r = citizen.api.post("/api/credentials/password", json={"password": "girafe lampadaire tisane orbite"},
+                         headers={"accept-language": "en"})
+    assert r.json()["detail"] == "Confirm your identity to continue."
+    assert r.json()["type"] == "https://carnet.example/problems/reauthentication-required"

@@ -28,6 +28,7 @@ from backend.accounts.schemas import (
 from backend.core.auth import (
     Actor,
     provide_actor,
+    provide_credential_actor,
     provide_enrolling_actor,
     provide_fresh_actor,
     provide_pending_actor,
@@ -157,7 +158,7 @@ class CredentialsController(Controller):
 
     path = "/api/credentials"
     tags = ["accounts"]
-    dependencies = {"actor": Provide(provide_fresh_actor)}
+    dependencies = {"actor": Provide(provide_credential_actor)}
 
     @post("/passkeys/options", operation_id="passkeyRegistrationOptions", status_code=200)
     async def passkey_options(self, settings: Settings, actor: Actor) -> WebAuthnOptions:

@@ -289,7 +289,7 @@ async def set_password(settings: Settings, actor: Actor, password: str) -> dict:
     until a code from the new secret confirms them (:func:`confirm_totp`).
     """
     name = await display_name(actor)
-    check_password_strength(password, (*name.split(), "carnet"))
+    check_password_strength(password, await personal_words(actor))
     secret = pyotp.random_base32()
     await Account.update(
         {
@@ -389,12 +389,39 @@ async def display_name(actor: Actor) -> str:
     return f"{rows[0]['first_name']} {rows[0]['last_name']}"
 
 
+async def personal_words(actor: Actor) -> tuple[str, ...]:
+    """What a password must not be built from: names, NIR or RPPS, date of birth, the service's name."""
+    if actor.person_id:
+        rows = await database.fetch(
+            "SELECT first_name, birth_name, used_name, nir, birth_date FROM insured_person WHERE id = {}",
+            actor.person_id)
+        row = rows[0]
+        born = row["birth_date"]
+        words = (row["first_name"], row["birth_name"], row["used_name"] or "", row["nir"], row["nir"][:13],
+                 born.strftime("%d%m%Y"), born.strftime("%Y%m%d"), born.isoformat())
+    else:
+        rows = await database.fetch(
+            "SELECT first_name, last_name, rpps FROM professional WHERE id = {}", actor.professional_id)
+        words = (rows[0]["first_name"], rows[0]["last_name"], rows[0]["rpps"])
+    return (*(w for w in words if w), "carnet")
+
+
 async def _store_challenge(purpose: str, challenge: bytes, account: UUID | None,
                            client: str | None = None) -> UUID:
-    """Keep a challenge for one answer; expired ones are purged on the way."""
+    """Keep a challenge for one answer; expired ones are purged on the way.
+
+    An anonymous challenge names its ``client`` (keyed hash of the address),
+    which may hold :data:`MAX_OPEN_CHALLENGES` open ones at most. The count and
+    the insert are one serialised step, so concurrent calls cannot overshoot.
+
+    Raises:
+        TooManyAttempts: the client already holds its share of open challenges.
+    """
     now = utcnow()
     async with database.transaction():
         await WebAuthnChallenge.delete().where(WebAuthnChallenge.expires_at <= now)
+        if client is not None:
+            await _refuse_too_many_open(client, purpose)
         row = await WebAuthnChallenge.insert(
             WebAuthnChallenge(
                 challenge=bytes_to_base64url(challenge),
@@ -405,6 +432,19 @@ async def _store_challenge(purpose: str, challenge: bytes, account: UUID | None,
             )
         ).returning(WebAuthnChallenge.id)
     return row[0]["id"]
+
+
+async def _refuse_too_many_open(client: str, purpose: str) -> None:
+    """Inside the challenge's transaction: one client's open challenges are counted, then capped."""
+    if database.dialect() == "postgres":  # SQLite's single writer already serialises this step
+        await database.fetch("SELECT pg_advisory_xact_lock(hashtextextended({}, 0))", f"challenge:{client}")
+    rows = await database.fetch(
+        "SELECT count(*) AS n FROM webauthn_challenge WHERE client = {} AND purpose = {}", client, purpose)
+    if rows[0]["n"] >= MAX_OPEN_CHALLENGES:
+        raise TooManyAttempts(
+            "Trop de connexions par clé d'accès commencées : patientez quelques minutes.",
+            detail_en="Too many passkey logins started: wait a few minutes.",
+            headers={"Retry-After": str(int(CHALLENGE_TTL.total_seconds()))})
 
 
 async def _take_challenge(challenge_id: UUID, purpose: str, account: UUID | None) -> bytes:
@@ -473,14 +513,6 @@ async def register_passkey(
 async def passkey_login_options(settings: Settings, client: str) -> dict:
     """Anonymous login options; one client address may hold a few open challenges at most."""
     client_key = keyed_hash(settings.secrets.hmac_key, f"client:{client}")
-    open_ones = await WebAuthnChallenge.count().where(
-        (WebAuthnChallenge.client == client_key) & (WebAuthnChallenge.purpose == "login")
-        & (WebAuthnChallenge.expires_at > utcnow()))
-    if open_ones >= MAX_OPEN_CHALLENGES:
-        raise TooManyAttempts(
-            "Trop de connexions par clé d'accès commencées : patientez quelques minutes.",
-            detail_en="Too many passkey logins started: wait a few minutes.",
-            headers={"Retry-After": str(int(CHALLENGE_TTL.total_seconds()))})
     options = generate_authentication_options(
         rp_id=settings.rp_id, user_verification=UserVerificationRequirement.REQUIRED
     )

@@ -23,6 +23,8 @@ SESSION_COOKIE = "carnet_session"
 def session_cookie_name(settings: Settings) -> str:
     """``__Host-`` prefixed over https: Secure, host-only, path ``/``, never set by a subdomain."""
     return f"__Host-{SESSION_COOKIE}" if settings.secure_cookies else SESSION_COOKIE
+
+
 TOUCH_EVERY = timedelta(seconds=60)
 REAUTH_WINDOW = timedelta(minutes=5)  # sensitive changes need a proof of the owner this recent
 
@@ -123,24 +125,42 @@ async def provide_actor(request: Request, settings: Settings) -> Actor:
 
 
 async def provide_enrolling_actor(request: Request, settings: Settings) -> Actor:
-    """Dependency: an actor that may register credentials (activation or logged in)."""
+    """Dependency: an activation or logged-in actor, with no freshness asked (logging out)."""
     return await _actor_for(request, settings, ("enrolling", "active"))
 
 
-async def provide_fresh_actor(request: Request, settings: Settings) -> Actor:
-    """Dependency: an actor who proved themself within the last minutes, for sensitive changes.
-
-    Changing credentials, delegations or closing the space needs a recent proof
-    (login, or ``/api/auth/reauth``): a stolen session alone cannot do it.
-    An activation session counts as fresh (the letter's code was just proved).
-
-    Raises:
-        ReauthenticationRequired: the session is valid but its last proof is too old.
-    """
-    actor = await _actor_for(request, settings, ("enrolling", "active"))
+def _require_fresh(actor: Actor) -> Actor:
     if not actor.is_fresh:
         raise ReauthenticationRequired()
     return actor
+
+
+async def provide_fresh_actor(request: Request, settings: Settings) -> Actor:
+    """Dependency: a logged-in actor who proved themself within the last minutes.
+
+    Delegations, passkey removal or closing the space need a recent proof
+    (login, or ``/api/auth/reauth``): a stolen session alone cannot do it.
+    An activation session is refused here: it has proved a letter's code, not
+    the owner's credentials.
+
+    Raises:
+        Unauthenticated: no fully logged-in session.
+        ReauthenticationRequired: the session is valid but its last proof is too old.
+    """
+    return _require_fresh(await _actor_for(request, settings, ("active",)))
+
+
+async def provide_credential_actor(request: Request, settings: Settings) -> Actor:
+    """Dependency: an actor who may register credentials (password, TOTP, passkeys).
+
+    Either an activation session (the letter's code was just proved) or a
+    logged-in session whose last proof is within :data:`REAUTH_WINDOW`.
+
+    Raises:
+        Unauthenticated: no enrolment or logged-in session.
+        ReauthenticationRequired: the logged-in session's last proof is too old.
+    """
+    return _require_fresh(await _actor_for(request, settings, ("enrolling", "active")))
 
 
 async def provide_pending_actor(request: Request, settings: Settings) -> Actor:
