@@ -1,15 +1,22 @@
 // Service worker: precaches the app shell only. API answers (health data),
 // the OpenAPI schema and the health check always go to the network and are
-// never stored in CacheStorage. Bump VERSION when a shell file changes.
+// never stored in CacheStorage.
+//
+// The server replaces BUILD with the content hash of pwa/ (backend/app.py), so
+// every deploy changes this file: the browser installs the new worker, which
+// precaches the new versioned assets ("/js/app.js?v=<BUILD>") in a new cache
+// and deletes the old ones. Bump VERSION when the caching logic itself changes.
 
-const VERSION = "v3";
-const SHELL_CACHE = `carnet-shell-${VERSION}`;
+const VERSION = "v4";
+const BUILD = "dev";
+const SHELL_CACHE = `carnet-shell-${VERSION}-${BUILD}`;
 const CACHE_PREFIX = "carnet-";
 
-const SHELL = [
-  "/index.html",
-  "/offline.html",
-  "/manifest.webmanifest",
+// Stored as they are (revalidated by the server on every online load).
+const PAGES = ["/index.html", "/offline.html", "/manifest.webmanifest"];
+
+// Stored under "<path>?v=<BUILD>", the URLs that index.html and the modules use.
+const ASSETS = [
   "/css/app.css",
   "/js/app.js",
   "/js/api.js",
@@ -31,12 +38,15 @@ const SHELL = [
   "/js/views/privacy.js",
   "/js/views/pro.js",
   "/js/views/security.js",
+  "/icons/brand-96.png",
   "/icons/favicon-32.png",
   "/icons/apple-touch-icon.png",
   "/icons/icon-192.png",
   "/icons/icon-512.png",
   "/icons/icon-maskable-512.png",
 ];
+
+const versioned = (path) => `${path}?v=${BUILD}`;
 
 function isNetworkOnly(url) {
   const p = url.pathname;
@@ -45,9 +55,10 @@ function isNetworkOnly(url) {
 }
 
 self.addEventListener("install", (event) => {
+  const urls = [...PAGES, ...ASSETS.map(versioned)];
   event.waitUntil(
     caches.open(SHELL_CACHE)
-      .then((cache) => cache.addAll(SHELL.map((path) => new Request(path, { cache: "reload" }))))
+      .then((cache) => cache.addAll(urls.map((url) => new Request(url, { cache: "reload" }))))
       .then(() => self.skipWaiting()),
   );
 });
@@ -74,10 +85,22 @@ async function navigation(request) {
   }
 }
 
-async function shellAsset(request) {
+// The current version's files never change: from the cache. Any other URL of a
+// shell file (no version, an older one, the pages) goes to the network, and to
+// the cached copy only when the network is gone.
+async function shellFile(request, url) {
   const cache = await caches.open(SHELL_CACHE);
-  const cached = await cache.match(request, { ignoreSearch: true });
-  return cached || fetch(request);
+  if (url.search === `?v=${BUILD}`) {
+    const cached = await cache.match(request);
+    if (cached) return cached;
+  }
+  try {
+    return await fetch(request);
+  } catch (err) {
+    const cached = await cache.match(request, { ignoreSearch: true });
+    if (cached) return cached;
+    throw err;
+  }
 }
 
 self.addEventListener("fetch", (event) => {
@@ -91,7 +114,7 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(navigation(request));
     return;
   }
-  if (SHELL.includes(url.pathname)) {
-    event.respondWith(shellAsset(request));
+  if (ASSETS.includes(url.pathname) || PAGES.includes(url.pathname)) {
+    event.respondWith(shellFile(request, url));
   }
 });

@@ -186,7 +186,7 @@ def test_passkey_challenge_is_single_use_and_forged_signature_refused(make_api, 
     assert forged.status_code == 401
     reused = login.post("/api/auth/passkey/login", json={"challenge_id": opts["challenge_id"],
                                                           "credential": auth.get(opts["options"])})
-    assert reused.status_code == 400
+    assert reused.status_code == 422
     assert "Défi" in reused.json()["detail"]
 
 
@@ -197,7 +197,7 @@ def test_passkey_without_user_verification_is_refused(make_api, run, settings):
     opts = api.post("/api/credentials/passkeys/options").json()
     r = api.post("/api/credentials/passkeys", json={"challenge_id": opts["challenge_id"],
                                                     "credential": auth.create(opts["options"])})
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert api.get("/api/me").status_code == 401
 
 

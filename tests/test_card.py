@@ -72,7 +72,7 @@ def test_presentation_token_verified_once_by_a_professional(demo_apis, run):
     assert v.json()["ins"]["value"] == demo.CAMILLE
     assert v.json()["amo"]["rights_active"] is True
     replay = pharmacist.post("/api/pro/presentations/verify", json={"token": body["token"]})
-    assert replay.status_code == 400
+    assert replay.status_code == 422
     assert "déjà utilisé" in replay.json()["detail"]
     events = run(lambda: AccessEvent.select(AccessEvent.action, AccessEvent.outcome).where(
         AccessEvent.person == camille_id).order_by(AccessEvent.id))
@@ -88,14 +88,14 @@ def test_expired_and_forged_presentation_tokens_are_refused(demo_apis, run, sett
                   person_id=camille_id)
     expired = run(card.present, dataclasses.replace(settings, presentation_seconds=-5), actor, camille_id)
     r = demo_apis["gp"].post("/api/pro/presentations/verify", json={"token": expired["token"]})
-    assert r.status_code == 400 and r.json()["detail"] == "Jeton expiré."
+    assert r.status_code == 422 and r.json()["detail"] == "Jeton expiré."
     good = demo_apis["camille"].post(f"/api/profiles/{camille_id}/presentations").json()["token"]
     head, payload, sig = good.split(".")
     forged = f"{head}.{payload}.{sig[::-1]}"
     r = demo_apis["gp"].post("/api/pro/presentations/verify", json={"token": forged})
-    assert r.status_code == 400 and "falsifié" in r.json()["detail"]
+    assert r.status_code == 422 and "falsifié" in r.json()["detail"]
     r = demo_apis["gp"].post("/api/pro/presentations/verify", json={"token": "not-a-token"})
-    assert r.status_code == 400
+    assert r.status_code == 422
 
 
 def test_citizen_cannot_use_the_professional_verify_endpoint(demo_apis):
@@ -116,7 +116,7 @@ def test_delegate_presents_card_until_revoked(make_api, run, settings):
     assert trusted.api.get(f"/api/profiles/{owner.person_id}/card").status_code == 404
     a = trusted.api.post("/api/delegations/accept", json={"code": code})
     assert a.status_code == 200, a.text
-    assert trusted.api.post("/api/delegations/accept", json={"code": code}).status_code == 400
+    assert trusted.api.post("/api/delegations/accept", json={"code": code}).status_code == 422
     profiles = trusted.api.get("/api/me").json()["profiles"]
     assert any(p["id"] == owner.person_id and p["relation"] == "delegate" for p in profiles)
     card_view = trusted.api.get(f"/api/profiles/{owner.person_id}/card").json()
@@ -134,7 +134,7 @@ def test_delegate_presents_card_until_revoked(make_api, run, settings):
     assert trusted.api.get(f"/api/profiles/{owner.person_id}/card").status_code == 404
     assert trusted.api.post(f"/api/profiles/{owner.person_id}/presentations").status_code == 404
     r = pharmacist.post("/api/pro/presentations/verify", json={"token": pending})
-    assert r.status_code == 400 and "révoquée" in r.json()["detail"]
+    assert r.status_code == 422 and "révoquée" in r.json()["detail"]
     states = [x["state"] for x in owner.api.get(f"/api/profiles/{owner.person_id}/delegations").json()]
     assert states == ["revoked"]
     history = owner.api.get(f"/api/profiles/{owner.person_id}/access-history").json()["items"]
@@ -163,10 +163,10 @@ def test_delegation_input_is_validated(make_api, run, settings):
     url = f"/api/profiles/{owner.person_id}/delegations"
     future = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     r = owner.api.post(url, json={"label": "X", "scopes": ["read_everything"], "ends_at": future})
-    assert r.status_code == 400 and "Portée inconnue" in r.json()["detail"]
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "scopes[0]"
     past = (datetime.now(UTC) - timedelta(days=2)).isoformat()
     r = owner.api.post(url, json={"label": "X", "scopes": ["present_card"], "ends_at": past})
-    assert r.status_code == 400
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "ends_at"
     r = owner.api.post(url, json={"label": "X", "scopes": ["present_card"], "ends_at": future,
                                   "admin": True})
     assert r.status_code == 400 and "admin" in r.json()["detail"]

@@ -63,7 +63,9 @@ def test_temporary_code_gives_the_pharmacist_the_matrix_view(world):
                                   json={"minutes": 60, "label": "Pharmacie"}).json()["code"]
     r = pharmacist.api.post("/api/pro/temporary-access/redeem", json={"code": code})
     assert r.status_code == 200 and r.json()["id"] == pid
-    assert titles(pharmacist.api, pro_list(world, "pharmacist")) == {"Ordonnance", "Bilan sanguin"}
+    # The pharmacist's row (access/matrix.json): all but psychiatry and psychology; a code never opens masking.
+    assert titles(pharmacist.api, pro_list(world, "pharmacist")) == ALL - {"Synthèse psychiatrique",
+                                                                           "Sérologie à masquer"}
     psych = world.docs["psych"]
     assert pharmacist.api.get(f"/api/documents/{psych}").status_code == 404
     listed = world.patient.api.get(f"/api/profiles/{pid}/temporary-access").json()
@@ -112,7 +114,7 @@ def test_expired_and_revoked_temporary_codes(world, main_client):
     revoked = api.post(f"/api/profiles/{pid}/temporary-access", json={"minutes": 30}).json()
     assert api.delete(f"/api/temporary-access/{revoked['id']}").status_code == 204
     stranger = world.pros["stranger"].api
-    assert stranger.post("/api/pro/temporary-access/redeem", json={"code": revoked["code"]}).status_code == 400
+    assert stranger.post("/api/pro/temporary-access/redeem", json={"code": revoked["code"]}).status_code == 422
     good = api.post(f"/api/profiles/{pid}/temporary-access", json={"minutes": 30}).json()
     assert stranger.post("/api/pro/temporary-access/redeem", json={"code": good["code"]}).status_code == 200
     assert stranger.get(f"/api/pro/patients/{pid}/documents").status_code == 200
@@ -136,7 +138,7 @@ def test_emergency_access_and_opposition(world, make_api, run, settings):
     stranger = world.pros["stranger"].api
     good = {"context": "unconscious_patient", "reason": "Patient inconscient aux urgences, traitement ?"}
     r = stranger.post(f"/api/pro/patients/{pid}/emergency", json={**good, "reason": "court"})
-    assert r.status_code == 400
+    assert r.status_code == 422
     pharmacist = world.pros["pharmacist"].api
     r = pharmacist.post(f"/api/pro/patients/{pid}/emergency", json=good)
     assert r.status_code == 403
@@ -208,10 +210,10 @@ def test_filters_search_sort_and_pagination(world):
 
 @pytest.mark.parametrize("name, body, status, rule", [
     ("setup.pdf", b"MZ\x90\x00" + b"\x00" * 200, 415, "unsupported-format"),
-    ("vide.pdf", b"", 400, "empty"),
+    ("vide.pdf", b"", 422, "empty"),
     ("page.txt", b"<html><script>alert(1)</script></html>", 415, "unsupported-format"),
-    ("../../etc/passwd", PDF, 400, "filename"),
-    ("rapport\u202egpj.pdf", PDF, 400, "filename"),
+    ("../../etc/passwd", PDF, 422, "filename"),
+    ("rapport\u202egpj.pdf", PDF, 422, "filename"),
 ])
 def test_bad_uploads_are_refused_and_nothing_is_written(world, name, body, status, rule):
     api = world.patient.api
@@ -260,7 +262,7 @@ def test_oversized_upload_and_unknown_type(world, settings):
     assert r.status_code == 413
     r = api.post(url, data={"title": "X", "type_code": "99999-9"},
                  files={"file": ("a.pdf", pdf(), "application/pdf")})
-    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "type_code"
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "type_code"
 
 
 def test_photo_upload_strips_location_and_idempotency_key(world):
@@ -296,7 +298,7 @@ def test_feed_refuses_wrong_traits_and_unqualified_identity(world, make_api, run
             "birth_date": str(row["birth_date"]), "sex": row["sex"], "type_code": "11488-4",
             "title": "x", "care_date": "2026-10-01"}
     r = gp.api.post("/api/pro/documents", data=form, files={"file": ("a.pdf", pdf(), "application/pdf")})
-    assert r.status_code == 400 and r.json()["detail"] == (
+    assert r.status_code == 422 and r.json()["detail"] == (
         "Aucun dossier ne correspond à cet INS et à ces traits d'identité.")
     vali = person_row(identity_status="VALI")
     from tests.factories import import_persons
@@ -305,7 +307,7 @@ def test_feed_refuses_wrong_traits_and_unqualified_identity(world, make_api, run
     form.update(ins=vali["nir"], birth_name=vali["birth_name"], first_name=vali["first_names"][0],
                 birth_date=vali["birth_date"], sex=vali["sex"])
     r = gp.api.post("/api/pro/documents", data=form, files={"file": ("a.pdf", pdf(), "application/pdf")})
-    assert r.status_code == 400 and "Identité non qualifiée (statut VALI)" in r.json()["detail"]
+    assert r.status_code == 422 and "Identité non qualifiée (statut VALI)" in r.json()["detail"]
 
 
 def test_replace_keeps_the_previous_version_and_archive(world):

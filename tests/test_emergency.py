@@ -25,7 +25,7 @@ def declare(pro, person_id, body=GOOD):
 ])
 def test_a_thin_reason_is_refused_with_what_is_wrong_and_recorded(world, run, reason, says):
     r = declare(world.pros["stranger"], world.patient.person_id, {**GOOD, "reason": reason})
-    assert r.status_code == 400, r.text
+    assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith(PROBLEM)
     assert says in r.json()["detail"] and r.json()["errors"][0]["field"] == "reason"
     [last] = run(history.history, world.patient.person_id, limit=1)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from backend import demo
 from tests.factories import activated_citizen
 
 SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "openapi.json"
@@ -20,9 +21,10 @@ def test_health(api):
 
 @pytest.mark.parametrize("body, fragment", [
     (b"{not json", "Corps de requête invalide"),
-    (b'{"identifier": "x", "password": "y", "role": "admin"}', "role"),
+    (b'{"identifier": "%s", "password": "y", "role": "admin"}' % demo.CAMILLE.encode(), "role"),
     (b'{"identifier": 12, "password": "y"}', "identifier"),
-    (b'{"identifier": "x"}', "password"),
+    (b'{"identifier": "%s"}' % demo.CAMILLE.encode(), "password"),
+    (b'{"identifier": "x", "password": "y"}', "format invalide pour identifier"),
 ])
 def test_bad_json_answers_400_problem(api, body, fragment):
     r = api.post("/api/auth/login", content=body, headers={"content-type": "application/json"})

@@ -7,7 +7,7 @@ import tempfile
 
 import pytest
 
-from backend.core.errors import InvalidRequest, PayloadTooLarge
+from backend.core.errors import InvalidRequest, PayloadTooLarge, Unprocessable
 from backend.documents.ingest import _read, receipt_key
 
 
@@ -36,8 +36,8 @@ def test_an_oversized_spooled_body_is_refused_without_being_read():
         _read(NoRead(64_000_000), 20_000_000)
 
 
-def test_an_empty_spooled_body_is_a_clear_400():
-    with pytest.raises(InvalidRequest) as refused:
+def test_an_empty_spooled_body_is_a_clear_422():
+    with pytest.raises(Unprocessable) as refused:
         _read(io.BytesIO(b""), 20_000_000)
     assert refused.value.errors[0]["rule"] == "empty"
 

@@ -44,7 +44,7 @@ def test_closure_needs_confirmation_then_ends_everything(make_api, run, settings
     rules = citizen.api.get(f"/api/profiles/{pid}/closure").json()
     assert rules["retention_years"] == 10 and rules["confirmation"] == "FERMER"
     r = citizen.api.post(f"/api/profiles/{pid}/close", json={"confirmation": "oui"})
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert citizen.api.get("/api/me").status_code == 200  # nothing happened
     r = citizen.api.post(f"/api/profiles/{pid}/close", json={"confirmation": "fermer"})
     assert r.status_code == 200 and "10 ans" in r.json()["retention"]

@@ -186,7 +186,7 @@ def test_a_new_password_waits_for_its_code_and_the_old_factor_keeps_working(make
 def test_guessable_passwords_are_refused_with_the_reason(make_api, run, settings, password):
     citizen = activated_citizen(make_api, run, settings, first_names=["Camille"])
     r = citizen.api.post("/api/credentials/password", json={"password": password})
-    assert r.status_code == 400, password
+    assert r.status_code == 422, password
     assert r.json()["errors"][0]["rule"] in ("guessable", "blank")
 
 
@@ -195,7 +195,7 @@ def test_a_password_built_on_the_nir_or_birth_date_is_refused(make_api, run, set
     day, month, year = citizen.birth_date[8:10], citizen.birth_date[5:7], citizen.birth_date[:4]
     for password in (citizen.nir + "ab", f"{day}{month}{year}testeuse"):
         r = citizen.api.post("/api/credentials/password", json={"password": password})
-        assert r.status_code == 400, password
+        assert r.status_code == 422, password
         assert r.json()["errors"][0]["rule"] == "guessable"
 
 

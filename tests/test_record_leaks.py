@@ -140,14 +140,14 @@ def test_patient_search_is_not_an_oracle(world, run, settings):
     import_persons(run, settings, [vali])
     # Only the whole matching identity earns the precise reason.
     full = _search(stranger, vali)
-    assert full.status_code == 400 and "statut VALI" in full.json()["detail"]
+    assert full.status_code == 422 and "statut VALI" in full.json()["detail"]
     unknown = person_row()  # valid NIR, never imported
     answers = [
         _search(stranger, unknown),
         _search(stranger, prow, birth_date="1901-01-01"),
         _search(stranger, prow, birth_name="AUTRE"),
     ]
-    assert {r.status_code for r in answers} == {400}
+    assert {r.status_code for r in answers} == {422}
     assert len({r.json()["detail"] for r in answers}) == 1
     assert "birth_date" not in answers[1].text and "INS inconnu" not in answers[0].text
     # The failed attempt on an existing record shows in that record's history.
@@ -163,7 +163,7 @@ def test_patient_search_is_throttled_per_professional(world, main_client, run, s
     prow = run(row_of, world.patient.person_id)
     statuses = [_search(pro, prow, birth_date=f"19{n:02d}-01-01").status_code for n in range(12)]
     assert 429 in statuses
-    assert statuses[:3] == [400, 400, 400]
+    assert statuses[:3] == [422, 422, 422]
     # Even the right identity is refused while the professional is locked out.
     assert _search(pro, prow).status_code == 429
 

@@ -168,17 +168,17 @@ MATRIX: dict[str, Op] = {
         Row("pharmacist", 403, f"patient hors d'état de consentir — {REASON}")]),
     # codes and presented tokens
     "proRedeemTemporaryAccess": Op("temporary_access.redeem", "stranger", [
-        Row("stranger", 400, "", on="revoked_code"), Row("stranger", 400, "", on="expired_code"),
-        Row("stranger", 400, "", on="used_code"), Row("ex_gp", 400, "", on="pre_block_code"),
+        Row("stranger", 422, "", on="revoked_code"), Row("stranger", 422, "", on="expired_code"),
+        Row("stranger", 422, "", on="used_code"), Row("ex_gp", 422, "", on="pre_block_code"),
         Row("patient", 403), Row("caregiver", 403)], on="fresh_code"),
     "verifyPresentation": Op("card.verify", "stranger", [
-        Row("stranger", 400, USED_TOKEN, on="used_token"),
-        Row("stranger", 400, REVOKED_TOKEN, on="revoked_delegation_token"),
-        Row("stranger", 400, on="expired_token"), Row("patient", 403), Row("card_only", 403)],
+        Row("stranger", 422, USED_TOKEN, on="used_token"),
+        Row("stranger", 422, REVOKED_TOKEN, on="revoked_delegation_token"),
+        Row("stranger", 422, on="expired_token"), Row("patient", 403), Row("card_only", 403)],
         on="fresh_token"),
     "acceptDelegation": Op("delegation.accept", "other", [
-        Row("other", 400, on="used_invitation"), Row("other", 400, on="revoked_invitation"),
-        Row("other", 400, on="expired_invitation"), Row("stranger", 404), Row("patient", 409)],
+        Row("other", 422, on="used_invitation"), Row("other", 422, on="revoked_invitation"),
+        Row("other", 422, on="expired_invitation"), Row("stranger", 404), Row("patient", 409)],
         on="fresh_invitation"),
     # the card
     "getCard": Op("card.read", "patient", CARD),

@@ -98,7 +98,7 @@ def test_import_needs_the_operator_token(make_api, settings):
 def test_import_refuses_other_content_and_malformed_json(api, settings):
     a = admin(api, settings)
     r = a.post("/api/admin/registry/import", content=b"<xml/>", headers={"content-type": "text/xml"})
-    assert r.status_code == 400
+    assert r.status_code == 415
     r = a.post("/api/admin/registry/import", content=b"[{", headers={"content-type": "application/json"})
     assert r.status_code == 400 and "JSON illisible" in r.json()["detail"]
 

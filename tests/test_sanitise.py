@@ -11,7 +11,7 @@ import zlib
 import pytest
 from PIL import Image, ImageCms, PngImagePlugin
 
-from backend.core.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from backend.core.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from backend.documents.sanitise import (
     MAX_PIXELS,
     is_suspicious_filename,
@@ -186,9 +186,9 @@ def test_text_with_bom_is_normalised_to_utf8():
 
 
 def test_empty_file_is_refused():
-    with pytest.raises(InvalidRequest) as exc:
+    with pytest.raises(Unprocessable) as exc:
         sanitise_upload(b"", "vide.pdf", MAX)
-    assert refusal(exc) == (400, "empty")
+    assert refusal(exc) == (422, "empty")
 
 
 def test_oversized_file_is_refused_naming_the_limit():
@@ -253,22 +253,22 @@ def test_text_merely_mentioning_angle_brackets_is_accepted():
 
 
 def test_truncated_pdf_is_refused():
-    with pytest.raises(InvalidRequest) as exc:
+    with pytest.raises(Unprocessable) as exc:
         sanitise_upload(PDF[: PDF.index(b"%%EOF")], "ordonnance.pdf", MAX)
-    assert refusal(exc) == (400, "corrupt")
+    assert refusal(exc) == (422, "corrupt")
 
 
 def test_truncated_jpeg_is_refused():
     whole = jpeg_bytes(noisy_image("RGB", (120, 120)))
-    with pytest.raises(InvalidRequest) as exc:
+    with pytest.raises(Unprocessable) as exc:
         sanitise_upload(whole[: len(whole) // 2], "photo.jpg", MAX)
-    assert refusal(exc) == (400, "corrupt")
+    assert refusal(exc) == (422, "corrupt")
 
 
 def test_corrupt_png_is_refused():
-    with pytest.raises(InvalidRequest) as exc:
+    with pytest.raises(Unprocessable) as exc:
         sanitise_upload(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "image.png", MAX)
-    assert refusal(exc) == (400, "corrupt")
+    assert refusal(exc) == (422, "corrupt")
 
 
 @pytest.mark.parametrize("width, height", [(100_000, 100_000), (8_000, 6_000)])
@@ -297,9 +297,9 @@ def test_jpeg_pixel_bomb_is_refused_from_its_header():
 
 def test_image_just_under_the_pixel_cap_is_not_refused_by_the_header_check():
     # Same trick, under the cap: it reaches decoding, which fails on the missing data.
-    with pytest.raises(InvalidRequest) as exc:
+    with pytest.raises(Unprocessable) as exc:
         sanitise_upload(png_with_size(1_000, 1_000), "image.png", MAX)
-    assert refusal(exc) == (400, "corrupt")
+    assert refusal(exc) == (422, "corrupt")
 
 
 def test_pillow_guard_is_no_laxer_than_ours():

@@ -11,7 +11,7 @@ from litestar import Controller, delete, get, post
 from litestar.di import Provide
 from litestar.params import Parameter
 
-from backend.access import delegations, history, preferences
+from backend.access import delegations, history, patients, preferences
 from backend.access.rules import relation_to
 from backend.access.schemas import (
     AcceptIn,
@@ -23,19 +23,27 @@ from backend.access.schemas import (
     EmergencyIn,
     EmergencyOut,
     NotificationOut,
+    PatientOut,
     PrivacyIn,
     PrivacyOut,
+    ProPatientPage,
     ProRefIn,
     RedeemIn,
     ResearchChoiceOut,
     TemporaryAccessIn,
     TemporaryAccessOut,
 )
-from backend.accounts.services import display_name
 from backend.core.auth import Actor, provide_actor, provide_fresh_actor, require_pro
-from backend.core.errors import NotFound
+from backend.core.errors import (
+    Conflict,
+    Forbidden,
+    InvalidIdentifier,
+    NotFound,
+    TooManyAttempts,
+    Unprocessable,
+)
+from backend.core.names import display_name
 from backend.core.settings import Settings
-from backend.documents.schemas import PatientOut
 
 ActorKind = Literal["pro", "emergency", "delegate", "parent", "operator", "self"]
 
@@ -50,6 +58,7 @@ class DelegationController(Controller):
         return msgspec.convert(await delegations.list_for_owner(actor, profile_id), list[DelegationOut])
 
     @post("/profiles/{profile_id:uuid}/delegations", operation_id="createDelegation", status_code=201,
+          raises=[Unprocessable],
           dependencies={"actor": Provide(provide_fresh_actor)})
     async def create_delegation(self, profile_id: UUID, data: DelegationIn, actor: Actor,
                                 settings: Settings) -> DelegationOut:
@@ -63,7 +72,8 @@ class DelegationController(Controller):
         """Revoke a delegation; it stops working on the delegate's next request."""
         await delegations.revoke(actor, delegation_id)
 
-    @post("/delegations/accept", operation_id="acceptDelegation", status_code=200)
+    @post("/delegations/accept", operation_id="acceptDelegation", status_code=200,
+          raises=[NotFound, Unprocessable, Conflict])
     async def accept(self, data: AcceptIn, actor: Actor, settings: Settings) -> DelegationOut:
         row = await delegations.accept(settings, actor, data.code, await display_name(actor))
         return msgspec.convert(row, DelegationOut)
@@ -101,7 +111,8 @@ class PrivacyController(Controller):
     async def get_privacy(self, profile_id: UUID, actor: Actor) -> PrivacyOut:
         return msgspec.convert(await preferences.privacy_settings(actor, profile_id), PrivacyOut)
 
-    @post("/profiles/{profile_id:uuid}/privacy", operation_id="setPrivacy", status_code=200)
+    @post("/profiles/{profile_id:uuid}/privacy", operation_id="setPrivacy", status_code=200,
+          raises=[Unprocessable])
     async def set_privacy(self, profile_id: UUID, data: PrivacyIn, actor: Actor) -> PrivacyOut:
         """Oppose (or not) emergency access; record a research-use consent or objection."""
         if data.emergency_access_opposed is not None:
@@ -119,7 +130,8 @@ class PrivacyController(Controller):
     async def care_team(self, profile_id: UUID, actor: Actor) -> CareTeamOut:
         return msgspec.convert(await preferences.care_team(actor, profile_id), CareTeamOut)
 
-    @post("/profiles/{profile_id:uuid}/care-team", operation_id="addCareRelation", status_code=204)
+    @post("/profiles/{profile_id:uuid}/care-team", operation_id="addCareRelation", status_code=204,
+          raises=[InvalidIdentifier, Unprocessable, Conflict])
     async def add_care(self, profile_id: UUID, data: CareRelationIn, actor: Actor) -> None:
         """Declare the registered GP or grant a professional access to the record."""
         await preferences.set_care_relation(actor, profile_id, data.rpps, data.role)
@@ -128,7 +140,8 @@ class PrivacyController(Controller):
     async def remove_care(self, profile_id: UUID, professional_id: UUID, actor: Actor) -> None:
         await preferences.revoke_care_relation(actor, profile_id, professional_id)
 
-    @post("/profiles/{profile_id:uuid}/blocks", operation_id="blockProfessional", status_code=204)
+    @post("/profiles/{profile_id:uuid}/blocks", operation_id="blockProfessional", status_code=204,
+          raises=[InvalidIdentifier, Unprocessable])
     async def block(self, profile_id: UUID, data: ProRefIn, actor: Actor) -> None:
         """Block a professional: no access at all, even with a code."""
         await preferences.block(actor, profile_id, data.rpps)
@@ -143,6 +156,7 @@ class PrivacyController(Controller):
                                list[TemporaryAccessOut])
 
     @post("/profiles/{profile_id:uuid}/temporary-access", operation_id="createTemporaryAccess",
+          raises=[Unprocessable],
           status_code=201)
     async def create_temporary(self, profile_id: UUID, data: TemporaryAccessIn, actor: Actor,
                                settings: Settings) -> TemporaryAccessOut:
@@ -164,14 +178,28 @@ class ProAccessController(Controller):
     tags = ["professionals", "access"]
     dependencies = {"actor": Provide(provide_actor)}
 
-    @post("/temporary-access/redeem", operation_id="proRedeemTemporaryAccess", status_code=200)
+    @get("/patients", operation_id="proListPatients", raises=[Forbidden, Unprocessable])
+    async def list_patients(
+        self, actor: Actor,
+        cursor: Annotated[UUID | None, Parameter(description="next_cursor of the previous page")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=patients.MAX_LIMIT)] = 50,
+    ) -> ProPatientPage:
+        """My patients: the people I am the registered GP of, in the care team of, or hold a running
+        temporary code or emergency access for, by name. Blocked, closed or opposed records never appear."""
+        require_pro(actor)
+        return msgspec.convert(await patients.page(actor.professional_id, limit=limit, cursor=cursor),
+                               ProPatientPage)
+
+    @post("/temporary-access/redeem", operation_id="proRedeemTemporaryAccess", status_code=200,
+          raises=[Unprocessable, TooManyAttempts])
     async def redeem(self, data: RedeemIn, actor: Actor, settings: Settings) -> PatientOut:
         """Enter the code a patient shared: access to their record until the code's end."""
         require_pro(actor)
         row = await preferences.redeem_temporary_access(settings, actor, data.code, await display_name(actor))
         return msgspec.convert(row, PatientOut)
 
-    @post("/patients/{profile_id:uuid}/emergency", operation_id="proDeclareEmergency", status_code=201)
+    @post("/patients/{profile_id:uuid}/emergency", operation_id="proDeclareEmergency", status_code=201,
+          raises=[Unprocessable, TooManyAttempts])
     async def emergency(self, profile_id: UUID, data: EmergencyIn, actor: Actor,
                         settings: Settings) -> EmergencyOut:
         """Break-glass access with a written reason (physicians; refused if the patient opposed)."""

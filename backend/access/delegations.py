@@ -11,7 +11,7 @@ from backend.access.tables import Delegation
 from backend.core import database
 from backend.core.auth import Actor, utcnow
 from backend.core.crypto import keyed_hash, new_code, normalise_code
-from backend.core.errors import Conflict, InvalidRequest, NotFound
+from backend.core.errors import Conflict, NotFound, Unprocessable
 from backend.core.settings import Settings
 
 MAX_DAYS = 365
@@ -49,7 +49,7 @@ async def create(
         raise NotFound()
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown or not scopes:
-        raise InvalidRequest(
+        raise Unprocessable(
             f"Portée inconnue : {', '.join(unknown) or '(aucune)'} ; "
             f"portées possibles : {', '.join(SCOPES)}.",
             detail_en=f"Unknown scope: {', '.join(unknown) or '(none)'}; allowed: {', '.join(SCOPES)}.",
@@ -57,7 +57,7 @@ async def create(
         )
     now = utcnow()
     if ends_at.tzinfo is None or ends_at <= now or ends_at > now + timedelta(days=MAX_DAYS):
-        raise InvalidRequest(
+        raise Unprocessable(
             f"Date de fin invalide : elle doit être dans le futur et à moins de {MAX_DAYS} jours.",
             detail_en=f"Invalid end date: it must be in the future and within {MAX_DAYS} days.",
             errors=[{"field": "ends_at", "rule": "range", "message": "hors limites"}],
@@ -113,7 +113,7 @@ async def accept(settings: Settings, actor: Actor, code: str, actor_label: str) 
             or row["ends_at"] <= now
             or row["created_at"] + INVITATION_TTL <= now
         ):
-            raise InvalidRequest(
+            raise Unprocessable(
                 "Code d'invitation inconnu, expiré ou déjà utilisé.",
                 detail_en="Unknown, expired or already used invitation code.",
             )
@@ -128,3 +128,17 @@ async def accept(settings: Settings, actor: Actor, code: str, actor_label: str) 
             action="delegation.accept",
         )
     return {**_public({**row, "accepted_at": now}), "owner": row["owner"]}
+
+
+async def export_rows(owner_id: UUID) -> list[dict]:
+    """The delegations a citizen gave, for their data export."""
+    return await Delegation.select(
+        Delegation.id, Delegation.label, Delegation.scopes, Delegation.ends_at, Delegation.created_at,
+        Delegation.accepted_at, Delegation.revoked_at).where(Delegation.owner == owner_id)
+
+
+async def revoke_all(person_id: UUID, now: datetime) -> None:
+    """End every delegation the person gave or received (in the caller's transaction if any)."""
+    await Delegation.update({Delegation.revoked_at: now}).where(
+        ((Delegation.owner == person_id) | (Delegation.delegate == person_id))
+        & Delegation.revoked_at.is_null())

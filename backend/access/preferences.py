@@ -20,15 +20,15 @@ from backend.access.tables import (
     ResearchChoice,
     TemporaryAccess,
 )
-from backend.accounts.services import svg_qr
 from backend.core import database
 from backend.core.auth import Actor, utcnow
 from backend.core.crypto import keyed_hash, new_code, normalise_code
-from backend.core.errors import CarnetError, Conflict, Forbidden, InvalidRequest, NotFound, TooManyAttempts
+from backend.core.errors import CarnetError, Conflict, Forbidden, NotFound, TooManyAttempts, Unprocessable
+from backend.core.qr import svg_qr
 from backend.core.settings import Settings
-from backend.identity.tables import Guardianship, InsuredPerson
+from backend.identity import people
+from backend.professionals import directory
 from backend.professionals.identifiers import validate_rpps
-from backend.professionals.tables import Professional
 
 MAX_TEMPORARY_MINUTES = 7 * 24 * 60
 REDEEM_WITHIN = timedelta(hours=24)
@@ -42,12 +42,9 @@ async def _managed(actor: Actor, person_id: UUID) -> None:
 
 
 async def _professional_by_rpps(rpps: str) -> dict:
-    rpps = validate_rpps(rpps)
-    pro = await Professional.select(Professional.id, Professional.first_name, Professional.last_name,
-                                    Professional.profession_code, Professional.structure_name).where(
-        Professional.rpps == rpps).first()
+    pro = await directory.by_rpps(validate_rpps(rpps))
     if pro is None:
-        raise InvalidRequest("Aucun professionnel avec ce RPPS dans l'annuaire.",
+        raise Unprocessable("Aucun professionnel avec ce RPPS dans l'annuaire.",
                              detail_en="No professional with this RPPS in the directory.",
                              errors=[{"field": "rpps", "rule": "known", "message": "RPPS inconnu"}])
     return pro
@@ -85,7 +82,7 @@ async def set_care_relation(actor: Actor, person_id: UUID, rpps: str, role: str)
     await _managed(actor, person_id)
     pro = await _professional_by_rpps(rpps)
     if role == "gp" and pro["profession_code"] != "10":
-        raise InvalidRequest("Le médecin traitant doit être un médecin.",
+        raise Unprocessable("Le médecin traitant doit être un médecin.",
                              detail_en="The registered GP must be a physician.")
     async with database.transaction():
         if await Block.exists().where((Block.person == person_id) & (Block.professional == pro["id"])):
@@ -148,7 +145,7 @@ async def create_temporary_access(settings: Settings, actor: Actor, person_id: U
     """A one-time code (and its QR) a professional redeems for access until the chosen end."""
     await _managed(actor, person_id)
     if not 5 <= minutes <= MAX_TEMPORARY_MINUTES:
-        raise InvalidRequest("Durée invalide : de 5 minutes à 7 jours.",
+        raise Unprocessable("Durée invalide : de 5 minutes à 7 jours.",
                              detail_en="Invalid duration: from 5 minutes to 7 days.",
                              errors=[{"field": "minutes", "rule": "range", "message": "hors limites"}])
     code = new_code()
@@ -200,11 +197,9 @@ async def redeem_temporary_access(settings: Settings, actor: Actor, code: str, l
                              actor_label=label, action="temporary_access.redeem",
                              outcome="refused" if refusal else "allowed")
     if refusal:
-        raise InvalidRequest("Code d'accès inconnu, expiré, révoqué ou déjà utilisé.",
+        raise Unprocessable("Code d'accès inconnu, expiré, révoqué ou déjà utilisé.",
                              detail_en="Unknown, expired, revoked or already used access code.")
-    person = await InsuredPerson.select(InsuredPerson.id, InsuredPerson.first_name,
-                                        InsuredPerson.birth_name, InsuredPerson.birth_date).where(
-        InsuredPerson.id == row["person"]).first()
+    person = await people.patient(row["person"])
     return {**person, "basis": "temporary", "until": row["expires_at"]}
 
 
@@ -295,14 +290,13 @@ async def declare_emergency(settings: Settings, actor: Actor, person_id: UUID, c
     refusal: CarnetError | None = None
     async with database.transaction():
         await _serialise_declarations(actor.professional_id)
-        person = await InsuredPerson.select(InsuredPerson.emergency_access_opposed, InsuredPerson.first_name
-                                            ).where(InsuredPerson.id == person_id).first()
+        person = await people.emergency_traits(person_id)
         if person is None:
             raise NotFound()
         problem = _reason_problem(reason)
         recent = await _recent_declarations(actor.professional_id, now)
         if problem:
-            refusal = InvalidRequest(problem[0], detail_en=problem[1], errors=[
+            refusal = Unprocessable(problem[0], detail_en=problem[1], errors=[
                 {"field": "reason", "rule": "substance", "message": problem[0]}])
         elif profession != "10":
             refusal = Forbidden("L'accès en urgence est réservé aux médecins.",
@@ -328,10 +322,9 @@ async def declare_emergency(settings: Settings, actor: Actor, person_id: UUID, c
 
 async def _notify_guardians(child_id: UUID, first_name: str, label: str) -> None:
     """A notice on each guardian's own profile: an emergency access was opened on their child's record."""
-    parents = await Guardianship.select(Guardianship.parent).where(Guardianship.child == child_id)
-    for row in parents:
+    for parent_id in await people.guardians(child_id):
         await Notification.insert(Notification(
-            person=row["parent"], kind="access.emergency.child",
+            person=parent_id, kind="access.emergency.child",
             text_fr=f"Accès en urgence au dossier de {first_name} par {label}.",
             text_en=f"Emergency access to {first_name}'s record by {label}."))
 
@@ -341,8 +334,7 @@ async def set_emergency_opposition(actor: Actor, person_id: UUID, opposed: bool)
     await _managed(actor, person_id)
     now = utcnow()
     async with database.transaction():
-        await InsuredPerson.update({InsuredPerson.emergency_access_opposed: opposed}).where(
-            InsuredPerson.id == person_id)
+        await people.set_emergency_opposition(person_id, opposed)
         if opposed:
             await EmergencyAccess.update({EmergencyAccess.expires_at: now}).where(
                 (EmergencyAccess.person == person_id) & (EmergencyAccess.expires_at > now))
@@ -354,7 +346,7 @@ async def set_emergency_opposition(actor: Actor, person_id: UUID, opposed: bool)
 async def record_research_choice(actor: Actor, person_id: UUID, choice: str) -> list[dict]:
     await _managed(actor, person_id)
     if choice not in ("consent", "objection"):
-        raise InvalidRequest("Choix inconnu : consent ou objection.", detail_en="Unknown choice.")
+        raise Unprocessable("Choix inconnu : consent ou objection.", detail_en="Unknown choice.")
     await ResearchChoice.insert(ResearchChoice(person=person_id, choice=choice))
     return await research_history(actor, person_id)
 
@@ -367,8 +359,7 @@ async def research_history(actor: Actor, person_id: UUID) -> list[dict]:
 
 async def privacy_settings(actor: Actor, person_id: UUID) -> dict:
     await _managed(actor, person_id)
-    person = await InsuredPerson.select(InsuredPerson.emergency_access_opposed).where(
-        InsuredPerson.id == person_id).first()
+    person = await people.emergency_traits(person_id)
     research = await research_history(actor, person_id)
     return {"emergency_access_opposed": bool(person["emergency_access_opposed"]),
             "research_choice": research[0]["choice"] if research else None}
@@ -380,3 +371,30 @@ async def notifications(actor: Actor, person_id: UUID) -> list[dict]:
                                      Notification.text_en, Notification.created_at,
                                      Notification.read_at).where(
         Notification.person == person_id).order_by(Notification.created_at, ascending=False).limit(50)
+
+
+# --- portability -------------------------------------------------------------------
+
+
+async def export_rows(person_id: UUID) -> dict[str, list[dict]]:
+    """The person's care team, blocks, temporary accesses and research choices, for their data export."""
+    return {
+        "care_team": await CareRelation.select(CareRelation.professional, CareRelation.role,
+                                               CareRelation.created_at, CareRelation.revoked_at).where(
+            CareRelation.person == person_id),
+        "blocked": await Block.select(Block.professional, Block.created_at).where(Block.person == person_id),
+        "temporary_access": await TemporaryAccess.select(
+            TemporaryAccess.id, TemporaryAccess.label, TemporaryAccess.created_at, TemporaryAccess.expires_at,
+            TemporaryAccess.revoked_at, TemporaryAccess.redeemed_at).where(
+            TemporaryAccess.person == person_id),
+        "research_choices": await ResearchChoice.select(
+            ResearchChoice.choice, ResearchChoice.created_at).where(ResearchChoice.person == person_id),
+    }
+
+
+async def end_all(person_id: UUID, now: datetime) -> None:
+    """Revoke the person's temporary accesses and care relations (in the caller's transaction if any)."""
+    await TemporaryAccess.update({TemporaryAccess.revoked_at: now}).where(
+        (TemporaryAccess.person == person_id) & TemporaryAccess.revoked_at.is_null())
+    await CareRelation.update({CareRelation.revoked_at: now}).where(
+        (CareRelation.person == person_id) & CareRelation.revoked_at.is_null())

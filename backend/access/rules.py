@@ -16,7 +16,7 @@ from backend.access.tables import Delegation
 from backend.core import database
 from backend.core.auth import Actor, utcnow
 from backend.core.errors import NotFound
-from backend.identity.tables import Guardianship, InsuredPerson
+from backend.identity import people
 
 # Scopes a citizen may delegate to a trusted person.
 SCOPES = ("present_card", "read_documents", "add_documents", "messaging")
@@ -57,10 +57,7 @@ async def relation_to(actor: Actor, person_id: UUID, scope: str | None = None) -
         raise NotFound()
     if person_id == actor.person_id:
         return Relation("self", person_id)
-    child = await Guardianship.exists().where(
-        (Guardianship.parent == actor.person_id) & (Guardianship.child == person_id)
-    )
-    if child:
+    if await people.is_guardian(actor.person_id, person_id):
         return Relation("parent", person_id)
     now = utcnow()
     delegations = await Delegation.select(Delegation.id, Delegation.scopes).where(
@@ -76,22 +73,20 @@ async def relation_to(actor: Actor, person_id: UUID, scope: str | None = None) -
     raise NotFound()
 
 
+async def delegation_in_force(delegation_id: UUID) -> bool:
+    """Whether a delegation is neither revoked nor past its end."""
+    return await Delegation.exists().where(
+        (Delegation.id == delegation_id) & Delegation.revoked_at.is_null() & (Delegation.ends_at > utcnow())
+    )
+
+
 async def accessible_profiles(actor: Actor) -> list[dict]:
     """The profiles the citizen can switch to: themself, their children, delegated cards."""
     if actor.person_id is None:
         return []
-    cols = (InsuredPerson.id, InsuredPerson.first_name, InsuredPerson.birth_name,
-            InsuredPerson.used_name, InsuredPerson.birth_date)
-    me = await InsuredPerson.select(*cols).where(InsuredPerson.id == actor.person_id).first()
+    me = await people.profile(actor.person_id)
     profiles = [{**me, "relation": "self"}]
-    children = await Guardianship.select(Guardianship.child).where(
-        Guardianship.parent == actor.person_id
-    )
-    if children:
-        rows = await InsuredPerson.select(*cols).where(
-            InsuredPerson.id.is_in([c["child"] for c in children])
-        ).order_by(InsuredPerson.birth_date)
-        profiles += [{**r, "relation": "parent"} for r in rows]
+    profiles += [{**r, "relation": "parent"} for r in await people.children_profiles(actor.person_id)]
     delegated = await Delegation.select(Delegation.owner, Delegation.ends_at).where(
         (Delegation.delegate == actor.person_id)
         & Delegation.revoked_at.is_null()
@@ -100,7 +95,7 @@ async def accessible_profiles(actor: Actor) -> list[dict]:
     )
     if delegated:
         ends = {d["owner"]: d["ends_at"] for d in delegated}
-        rows = await InsuredPerson.select(*cols).where(InsuredPerson.id.is_in(list(ends)))
+        rows = await people.profiles(list(ends))
         profiles += [{**r, "relation": "delegate", "until": ends[r["id"]]} for r in rows]
     return profiles
 

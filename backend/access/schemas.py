@@ -1,17 +1,20 @@
 """Request and response bodies of the access slice."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
 
-from backend.core.schemas import Body, Out
+from backend.access.rules import SCOPES
+from backend.core.schemas import Body, Out, Rpps
+
+DelegationScope = Literal[SCOPES]  # type: ignore[valid-type]
 
 
 class DelegationIn(Body):
     label: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-    scopes: Annotated[list[str], msgspec.Meta(min_length=1, max_length=10)]
+    scopes: Annotated[list[DelegationScope], msgspec.Meta(min_length=1, max_length=len(SCOPES))]
     ends_at: datetime
 
 
@@ -59,11 +62,11 @@ class AccessHistoryPage(Out):
 
 
 class ProRefIn(Body):
-    rpps: Annotated[str, msgspec.Meta(max_length=20)]
+    rpps: Rpps
 
 
 class CareRelationIn(Body):
-    rpps: Annotated[str, msgspec.Meta(max_length=20)]
+    rpps: Rpps
     role: Literal["gp", "granted"]
 
 
@@ -140,3 +143,40 @@ class NotificationOut(Out):
     text_en: str
     created_at: datetime
     read_at: datetime | None
+
+
+class PatientOut(Out):
+    """A patient as a professional reaches them, with the basis of the access and its end."""
+
+    id: UUID
+    first_name: str
+    birth_name: str
+    birth_date: date
+    basis: str | None
+    sex: str | None = None
+    until: datetime | None = None
+
+
+ProPatientBasis = Literal["gp", "granted", "temporary", "emergency"]
+
+
+class ProPatientOut(Out, forbid_unknown_fields=True):
+    """One of a professional's patients and the basis of the access: the registered GP (``gp``),
+    the care team the patient granted (``granted``), a redeemed temporary code (``temporary``)
+    or a declared emergency (``emergency``); ``until`` ends a temporary or emergency access."""
+
+    id: UUID
+    display_name: str
+    first_name: str
+    birth_name: str
+    birth_date: date
+    basis: ProPatientBasis
+    until: datetime | None = None
+
+
+class ProPatientPage(Out, forbid_unknown_fields=True):
+    """A page of a professional's patients by name; ``next_cursor`` is the ``cursor`` of the next page."""
+
+    items: list[ProPatientOut]
+    next_cursor: UUID | None
+    total: int

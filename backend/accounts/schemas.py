@@ -6,24 +6,24 @@ from uuid import UUID
 
 import msgspec
 
-from backend.core.schemas import Body, Out
+from backend.core.schemas import Body, Nir, NirOrRpps, Out, Rpps
 
 Code6 = Annotated[str, msgspec.Meta(min_length=6, max_length=6, pattern=r"^\d{6}$")]
 
 
 class ActivationIn(Body):
-    nir: Annotated[str, msgspec.Meta(max_length=25)]
+    nir: Nir
     activation_code: Annotated[str, msgspec.Meta(max_length=40)]
     birth_date: date
 
 
 class ProActivationIn(Body):
-    rpps: Annotated[str, msgspec.Meta(max_length=20)]
+    rpps: Rpps
     activation_code: Annotated[str, msgspec.Meta(max_length=40)]
 
 
 class LoginIn(Body):
-    identifier: Annotated[str, msgspec.Meta(min_length=1, max_length=25)]
+    identifier: NirOrRpps
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
     kind: Literal["citizen", "pro"] = "citizen"
 

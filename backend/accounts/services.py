@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import io
 import json
 from datetime import date, timedelta
 from uuid import UUID
 
 import pyotp
-import qrcode
-import qrcode.image.svg
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
@@ -40,10 +36,13 @@ from backend.core.crypto import (
     normalise_code,
     verify_password,
 )
-from backend.core.errors import Conflict, InvalidCredentials, InvalidRequest, NotFound, TooManyAttempts
+from backend.core.errors import Conflict, InvalidCredentials, NotFound, TooManyAttempts, Unprocessable
+from backend.core.names import display_name
+from backend.core.qr import svg_qr
 from backend.core.settings import Settings
+from backend.identity import activation
 from backend.identity.identifiers import normalise_nir
-from backend.identity.tables import ActivationCode, InsuredPerson
+from backend.identity.registry import issue_activation_code
 
 ENROLL_TTL = timedelta(minutes=15)
 TOTP_STEP_TTL = timedelta(minutes=5)
@@ -66,14 +65,6 @@ def login_key(settings: Settings, kind: str, identifier: str) -> str:
     """The keyed hash an account is found by (never the raw NIR or RPPS)."""
     ident = normalise_nir(identifier) if kind == "citizen" else identifier.strip()
     return keyed_hash(settings.secrets.hmac_key, f"login:{kind}:{ident}")
-
-
-def svg_qr(data: str) -> str:
-    """An SVG QR code as a ``data:`` URL (no inline script, fits a strict CSP)."""
-    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
-    buffer = io.BytesIO()
-    image.save(buffer)
-    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 # --- sessions ---------------------------------------------------------------
@@ -157,16 +148,7 @@ async def _redeem_code(settings: Settings, throttle_key: str, code: str, identit
     """
     await throttle.check(throttle_key)
     code_hash = keyed_hash(settings.secrets.hmac_key, f"code:{normalise_code(code)}")
-    row = await ActivationCode.select(
-        ActivationCode.expires_at,
-        ActivationCode.used_at,
-        ActivationCode.person.as_alias("person_id"),
-        ActivationCode.professional.as_alias("professional_id"),
-        ActivationCode.person.nir.as_alias("nir"),
-        ActivationCode.person.birth_date.as_alias("birth_date"),
-        ActivationCode.person.activated_at.as_alias("activated_at"),
-        ActivationCode.professional.rpps.as_alias("rpps"),
-    ).where(ActivationCode.code_hash == code_hash).first()
+    row = await activation.find(code_hash)
     if row is None or row["used_at"] or not identity_ok(row):
         await throttle.record_failure(throttle_key)
         raise InvalidCredentials(_GENERIC_ACTIVATION[0], detail_en=_GENERIC_ACTIVATION[1])
@@ -223,19 +205,24 @@ async def activate_pro(settings: Settings, rpps: str, code: str, device: str) ->
     return await open_session(settings, account["id"], "enrolling", device)
 
 
+async def open_pro_account(settings: Settings, professional_id: UUID, rpps: str) -> str:
+    """A new professional's login account, not usable yet, and the activation code that opens it."""
+    await Account.insert(Account(kind="pro", professional=professional_id,
+                                 login_key=login_key(settings, "pro", rpps)))
+    return await issue_activation_code(settings, professional_id=professional_id)
+
+
+async def close_account(account_id: UUID) -> None:
+    """Nobody logs in any more: sessions and passkeys go, the password and TOTP secret are cleared."""
+    await UserSession.delete().where(UserSession.account == account_id)
+    await Passkey.delete().where(Passkey.account == account_id)
+    await Account.update({Account.password_hash: None, Account.totp_secret: None,
+                          Account.totp_confirmed: False}).where(Account.id == account_id)
+
+
 async def _complete_activation(actor: Actor) -> None:
     """First credential registered: the space is active and the codes are spent."""
-    now = utcnow()
-    if actor.person_id is not None:
-        await InsuredPerson.update({InsuredPerson.activated_at: now}).where(
-            (InsuredPerson.id == actor.person_id) & InsuredPerson.activated_at.is_null()
-        )
-        owner = ActivationCode.person == actor.person_id
-    else:
-        owner = ActivationCode.professional == actor.professional_id
-    await ActivationCode.update({ActivationCode.used_at: now}).where(
-        owner & ActivationCode.used_at.is_null()
-    )
+    await activation.complete(utcnow(), actor.person_id, actor.professional_id)
 
 
 async def promote(settings: Settings, actor: Actor, device: str) -> str:
@@ -254,28 +241,33 @@ def _cipher(settings: Settings) -> FieldCipher:
     return FieldCipher(settings.secrets.data_key)
 
 
+ZXCVBN_MAX = 72
+
+
 def check_password_strength(password: str, user_inputs: tuple[str, ...] = ()) -> None:
     """Refuse short, blank, repetitive or common passwords (zxcvbn score below 3).
 
     Raises:
-        InvalidRequest: with the rule broken (``min-length``, ``blank``, ``guessable``).
+        Unprocessable: with the rule broken (``min-length``, ``blank``, ``guessable``).
     """
     if not password.strip():
-        raise InvalidRequest("Mot de passe vide : il ne peut pas être fait que d'espaces.",
+        raise Unprocessable("Mot de passe vide : il ne peut pas être fait que d'espaces.",
                              detail_en="Empty password: it cannot be only spaces.",
                              errors=[{"field": "password", "rule": "blank", "message": "vide"}])
     if len(password) < MIN_PASSWORD:
-        raise InvalidRequest(
+        raise Unprocessable(
             f"Mot de passe trop court : {MIN_PASSWORD} caractères minimum.",
             detail_en=f"Password too short: at least {MIN_PASSWORD} characters.",
             errors=[{"field": "password", "rule": "min-length", "message": "trop court"}],
         )
     if len(password) > 256:
-        raise InvalidRequest("Mot de passe trop long.", detail_en="Password too long.")
-    verdict = zxcvbn(password, user_inputs=[u for u in user_inputs if u])
+        raise Unprocessable("Mot de passe trop long.", detail_en="Password too long.")
+    # zxcvbn refuses more than 72 characters (its matching grows quadratically):
+    # the first 72 characters must be strong on their own.
+    verdict = zxcvbn(password[:ZXCVBN_MAX], user_inputs=[u for u in user_inputs if u])
     if verdict["score"] < MIN_SCORE:
         hint = verdict["feedback"].get("warning") or "It is easy to guess."
-        raise InvalidRequest(
+        raise Unprocessable(
             "Mot de passe trop facile à deviner (mot courant, répétition, suite de touches ou donnée "
             "personnelle) : choisissez par exemple une phrase de quatre mots sans lien entre eux.",
             detail_en=f"Password too easy to guess: {hint} Try four unrelated words, for example.",
@@ -349,44 +341,40 @@ def _matching_step(settings: Settings, account_id: UUID, sealed: str | None, cod
     return None
 
 
-async def password_login(settings: Settings, kind: str, identifier: str, password: str, device: str) -> str:
-    """First factor: identifier + password. Returns a session that still owes the TOTP code."""
+async def password_login(settings: Settings, kind: str, identifier: str, password: str, device: str, *,
+                         client: str = "", known_device: throttle.KnownDevice | None = None) -> str:
+    """First factor: identifier + password. Returns a session that still owes the TOTP code.
+
+    The attempt counts against the identifier and the client address, or only
+    against the device when it already logged in to this account
+    (:func:`backend.accounts.throttle.login_keys`).
+    """
     key = login_key(settings, kind, identifier)
-    await throttle.check(key)
     account = await Account.select(
         Account.id, Account.password_hash, Account.totp_confirmed
     ).where((Account.login_key == key) & (Account.kind == kind)).first()
+    attempt = await throttle.attempt(
+        *throttle.login_keys(settings, key, account["id"] if account else None, client, known_device))
     ok = await asyncio.to_thread(verify_password, account["password_hash"] if account else None, password)
     if not ok or not account or not account["totp_confirmed"]:
-        await throttle.record_failure(key)
         raise InvalidCredentials(_GENERIC_LOGIN[0], detail_en=_GENERIC_LOGIN[1])
+    await attempt.withdraw()
     return await open_session(settings, account["id"], "totp", device)
 
 
-async def totp_login(settings: Settings, actor: Actor, code: str, device: str) -> str:
+async def totp_login(settings: Settings, actor: Actor, code: str, device: str, *,
+                     client: str = "", known_device: throttle.KnownDevice | None = None) -> str:
     """Second factor: the TOTP code; the half-done session is replaced by a full one."""
     account = await Account.select().where(Account.id == actor.account_id).first()
-    key = account["login_key"]
-    await throttle.check(key)
+    attempt = await throttle.attempt(
+        *throttle.login_keys(settings, account["login_key"], account["id"], client, known_device))
     if not await _check_totp(settings, account, code):
-        await throttle.record_failure(key)
         raise InvalidCredentials(_GENERIC_LOGIN[0], detail_en=_GENERIC_LOGIN[1])
-    await throttle.clear(key)
+    await attempt.succeeded()
     return await promote(settings, actor, device)
 
 
 # --- passkeys ---------------------------------------------------------------
-
-
-async def display_name(actor: Actor) -> str:
-    """"First name LAST NAME" of the citizen or professional behind the actor."""
-    if actor.person_id:
-        rows = await database.fetch(
-            "SELECT first_name, birth_name AS last_name FROM insured_person WHERE id = {}", actor.person_id)
-    else:
-        rows = await database.fetch(
-            "SELECT first_name, last_name FROM professional WHERE id = {}", actor.professional_id)
-    return f"{rows[0]['first_name']} {rows[0]['last_name']}"
 
 
 async def personal_words(actor: Actor) -> tuple[str, ...]:
@@ -453,7 +441,7 @@ async def _take_challenge(challenge_id: UUID, purpose: str, account: UUID | None
         (WebAuthnChallenge.id == challenge_id) & (WebAuthnChallenge.purpose == purpose)
     ).returning(WebAuthnChallenge.challenge, WebAuthnChallenge.expires_at, WebAuthnChallenge.account)
     if not rows or rows[0]["expires_at"] <= utcnow() or rows[0]["account"] != account:
-        raise InvalidRequest(
+        raise Unprocessable(
             "Défi WebAuthn inconnu ou expiré : recommencez.",
             detail_en="Unknown or expired WebAuthn challenge: start again.",
         )
@@ -492,7 +480,7 @@ async def register_passkey(
             require_user_verification=True,
         )
     except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as exc:
-        raise InvalidRequest(
+        raise Unprocessable(
             "Clé d'accès refusée : la réponse de l'authentificateur est invalide.",
             detail_en="Passkey refused: the authenticator's response is invalid.",
         ) from exc
@@ -520,8 +508,14 @@ async def passkey_login_options(settings: Settings, client: str) -> dict:
     return {"challenge_id": challenge_id, "options": json.loads(options_to_json(options))}
 
 
-async def passkey_login(settings: Settings, challenge_id: UUID, credential: dict, device: str) -> str:
-    """A passkey with user verification counts as two factors: a full session at once."""
+async def passkey_login(settings: Settings, challenge_id: UUID, credential: dict,
+                        device: str) -> tuple[str, UUID]:
+    """A passkey with user verification counts as two factors: a full session at once.
+
+    Only the passkey's own counter applies: the password counters of the
+    identifier or the address (which anyone may push to their limit) never
+    shut a passkey out. Returns the session token and the account id.
+    """
     challenge = await _take_challenge(challenge_id, "login", None)
     raw_id = str(credential.get("rawId") or credential.get("id") or "")
     key = keyed_hash(settings.secrets.hmac_key, f"passkey:{raw_id}")
@@ -547,7 +541,7 @@ async def passkey_login(settings: Settings, challenge_id: UUID, credential: dict
     await Passkey.update(
         {Passkey.sign_count: verified.new_sign_count, Passkey.last_used_at: utcnow()}
     ).where(Passkey.id == passkey["id"])
-    return await open_session(settings, passkey["account"], "active", device)
+    return await open_session(settings, passkey["account"], "active", device), passkey["account"]
 
 
 async def list_passkeys(actor: Actor) -> list[dict]:

@@ -18,6 +18,7 @@ log = logging.getLogger("carnet.errors")
 TITLES: dict[str, tuple[str, str]] = {
     "invalid-request": ("Requête invalide", "Invalid request"),
     "invalid-identifier": ("Identifiant invalide", "Invalid identifier"),
+    "unprocessable": ("Demande refusée", "Request refused"),
     "not-found": ("Introuvable", "Not found"),
     "unauthenticated": ("Authentification requise", "Authentication required"),
     "invalid-credentials": ("Identifiants invalides", "Invalid credentials"),
@@ -30,6 +31,21 @@ TITLES: dict[str, tuple[str, str]] = {
     "method-not-allowed": ("Méthode non autorisée", "Method not allowed"),
     "unsupported-media-type": ("Type de contenu non pris en charge", "Unsupported media type"),
     "internal": ("Erreur interne", "Internal error"),
+}
+
+# How the contract (core/contract.py) describes each error status.
+STATUS_TEXT: dict[int, str] = {
+    400: "Invalid request: malformed body, parameter or field (problem details)",
+    401: "Authentication required, or credentials refused",
+    403: "Forbidden: not allowed for this actor, reauthentication required, or no same-origin CSRF token",
+    404: "Not found, or not visible to this actor",
+    405: "Method not allowed",
+    409: "Conflict with the current state",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Well-formed but refused: an invalid identifier (NIR, INS, RPPS, FINESS check digit), "
+         "an unknown or expired code, a weak password, a value out of range",
+    429: "Too many attempts: retry after the Retry-After delay",
 }
 
 
@@ -60,8 +76,18 @@ class CarnetError(HTTPException):
 
 
 class InvalidRequest(CarnetError):
+    """The request does not match its published schema (syntax, types, formats): 400."""
+
     status_code = 400
     problem = "invalid-request"
+
+
+class Unprocessable(CarnetError):
+    """The request matches its schema but its content is refused (an unknown code, a weak
+    password, a date out of range): 422, as RFC 9110 describes it."""
+
+    status_code = 422
+    problem = "unprocessable"
 
 
 class InvalidIdentifier(CarnetError):
@@ -119,7 +145,9 @@ class Conflict(CarnetError):
 
 
 class InvalidToken(CarnetError):
-    status_code = 400
+    """A well-formed token that is unknown, expired or already used."""
+
+    status_code = 422
     problem = "invalid-token"
 
 

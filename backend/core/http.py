@@ -34,14 +34,15 @@ def security_headers(hsts: bool):
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
-            path = scope["path"]
-            no_store = not path.startswith(("/css/", "/js/", "/icons/"))
+            # Every answer that does not choose its own caching is never stored: API
+            # answers (health data), errors, sw.js. The PWA's files set theirs (versioned
+            # assets immutable, the rest revalidated: see backend/app.py).
 
             async def send_with_headers(message: Message) -> None:
                 if message["type"] == "http.response.start":
                     names = {name.lower() for name, _ in message.get("headers", [])}
                     extra = [h for h in _COMMON if h[0] not in names]
-                    if no_store and b"cache-control" not in names:
+                    if b"cache-control" not in names:
                         extra.append(_NO_STORE)
                     if hsts:
                         extra.append(_HSTS)

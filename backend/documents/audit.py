@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from backend.access import history
-from backend.accounts.services import display_name
 from backend.core.auth import Actor
+from backend.core.names import display_name
 from backend.documents.policy import DocumentPolicy
 from backend.identity import people
 

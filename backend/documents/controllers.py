@@ -13,8 +13,17 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 
 from backend.core.auth import Actor, provide_actor, require_pro
+from backend.core.errors import (
+    Conflict,
+    Forbidden,
+    InvalidIdentifier,
+    TooManyAttempts,
+    Unprocessable,
+    UnsupportedMediaType,
+)
 from backend.core.settings import Settings
 from backend.documents import services
+from backend.documents.sanitise import ACCEPTED_TYPES
 from backend.documents.schemas import (
     CategoryOut,
     CitizenUpload,
@@ -64,19 +73,21 @@ class DocumentController(Controller):
     tags = ["documents"]
     dependencies = {"actor": Provide(provide_actor)}
 
-    @get("/profiles/{profile_id:uuid}/documents", operation_id="listDocuments")
+    @get("/profiles/{profile_id:uuid}/documents", operation_id="listDocuments", raises=[Unprocessable])
     async def list_documents(self, profile_id: UUID, actor: Actor, sort: Sort = "-care_date", page: Page = 1,
                              page_size: PageSize = 20) -> DocumentPage:
         """The documents this actor may see, newest care date first (filters: the search endpoint)."""
         return _page(await services.list_documents(actor, profile_id, sort=sort, page=page,
                                                     page_size=page_size))
 
-    @post("/profiles/{profile_id:uuid}/documents/search", operation_id="searchDocuments", status_code=200)
+    @post("/profiles/{profile_id:uuid}/documents/search", operation_id="searchDocuments", status_code=200,
+          raises=[Unprocessable])
     async def search_documents(self, profile_id: UUID, data: DocumentSearchIn, actor: Actor) -> DocumentPage:
         """Filter by category, type, author, period and title words (in the body, not the URL)."""
         return _page(await services.list_documents(actor, profile_id, **msgspec.structs.asdict(data)))
 
     @post("/profiles/{profile_id:uuid}/documents", operation_id="addDocument", status_code=201,
+          raises=[Unprocessable, Conflict, UnsupportedMediaType],
           request_max_body_size=UPLOAD_LIMIT)
     async def add_document(self, request: Request, profile_id: UUID, actor: Actor, settings: Settings,
                            data: Annotated[CitizenUpload, Multipart]) -> DocumentOut:
@@ -92,7 +103,7 @@ class DocumentController(Controller):
         return msgspec.convert(await services.get_document(actor, document_id), DocumentOut)
 
     @get("/documents/{document_id:uuid}/content", operation_id="documentContent",
-         media_type="application/octet-stream")
+         media_type="application/octet-stream", opt={"content_types": ACCEPTED_TYPES})
     async def content(self, document_id: UUID, actor: Actor, settings: Settings,
                       download: bool = False) -> Response[bytes]:
         """The file, checked against its hash; inline (sandboxed) or as a download."""
@@ -107,12 +118,13 @@ class DocumentController(Controller):
             "X-Frame-Options": "SAMEORIGIN",
         })
 
-    @post("/documents/{document_id:uuid}/mask", operation_id="maskDocument", status_code=200)
+    @post("/documents/{document_id:uuid}/mask", operation_id="maskDocument", status_code=200,
+          raises=[Conflict])
     async def mask(self, document_id: UUID, data: MaskIn, actor: Actor) -> DocumentOut:
         """Hide a document from professionals (its author and the GP still see it), or unhide it."""
         return msgspec.convert(await services.set_masked(actor, document_id, data.masked), DocumentOut)
 
-    @delete("/documents/{document_id:uuid}", operation_id="deleteDocument")
+    @delete("/documents/{document_id:uuid}", operation_id="deleteDocument", raises=[Conflict])
     async def delete_document(self, document_id: UUID, actor: Actor, settings: Settings) -> None:
         await services.delete_citizen_document(settings, actor, document_id)
 
@@ -122,7 +134,8 @@ class ProDocumentController(Controller):
     tags = ["professionals", "documents"]
     dependencies = {"actor": Provide(provide_actor)}
 
-    @post("/patients/search", operation_id="proFindPatient", status_code=200)
+    @post("/patients/search", operation_id="proFindPatient", status_code=200,
+          raises=[InvalidIdentifier, Unprocessable, TooManyAttempts])
     async def find_patient(self, data: PatientSearchIn, actor: Actor) -> PatientOut:
         """Identify a patient by INS and strict traits; says which access basis you have."""
         require_pro(actor)
@@ -131,26 +144,30 @@ class ProDocumentController(Controller):
                           birth_name=person["birth_name"], birth_date=person["birth_date"],
                           basis=person["basis"])
 
-    @get("/patients/{profile_id:uuid}", operation_id="proGetPatient")
+    @get("/patients/{profile_id:uuid}", operation_id="proGetPatient", raises=[Forbidden])
     async def get_patient(self, profile_id: UUID, actor: Actor) -> PatientOut:
         """A patient you have access to: name, birth date and your access basis."""
         require_pro(actor)
         return msgspec.convert(await services.patient_summary(actor, profile_id), PatientOut)
 
-    @get("/patients/{profile_id:uuid}/documents", operation_id="proListDocuments")
+    @get("/patients/{profile_id:uuid}/documents", operation_id="proListDocuments",
+         raises=[Forbidden, Unprocessable])
     async def list_documents(self, profile_id: UUID, actor: Actor, page: Page = 1,
                              page_size: PageSize = 20) -> DocumentPage:
         """What this professional may see of the patient's record (matrix, masking, basis)."""
         require_pro(actor)
         return _page(await services.list_documents(actor, profile_id, page=page, page_size=page_size))
 
-    @post("/patients/{profile_id:uuid}/documents/search", operation_id="proSearchDocuments", status_code=200)
+    @post("/patients/{profile_id:uuid}/documents/search", operation_id="proSearchDocuments", status_code=200,
+          raises=[Unprocessable])
     async def search_documents(self, profile_id: UUID, data: DocumentSearchIn, actor: Actor) -> DocumentPage:
         """The same list, filtered (filters in the body, not the URL)."""
         require_pro(actor)
         return _page(await services.list_documents(actor, profile_id, **msgspec.structs.asdict(data)))
 
-    @post("/documents", operation_id="proFeedDocument", status_code=201, request_max_body_size=UPLOAD_LIMIT)
+    @post("/documents", operation_id="proFeedDocument", status_code=201,
+          raises=[InvalidIdentifier, Unprocessable, Conflict, UnsupportedMediaType],
+          request_max_body_size=UPLOAD_LIMIT)
     async def feed(self, request: Request, actor: Actor, settings: Settings,
                    data: Annotated[ProUpload, Multipart]) -> DocumentOut:
         """Feed a document; the patient is identified by INS + strict traits (QUAL identity only)."""
@@ -165,6 +182,7 @@ class ProDocumentController(Controller):
         return msgspec.convert(doc, DocumentOut)
 
     @post("/documents/{document_id:uuid}/replace", operation_id="proReplaceDocument", status_code=201,
+          raises=[Unprocessable, Conflict, UnsupportedMediaType],
           request_max_body_size=UPLOAD_LIMIT)
     async def replace(self, document_id: UUID, actor: Actor, settings: Settings,
                       data: Annotated[ReplaceUpload, Multipart]) -> DocumentOut:
@@ -174,12 +192,14 @@ class ProDocumentController(Controller):
                                               data.file.filename, data.title)
         return msgspec.convert(doc, DocumentOut)
 
-    @post("/documents/{document_id:uuid}/archive", operation_id="proArchiveDocument", status_code=204)
+    @post("/documents/{document_id:uuid}/archive", operation_id="proArchiveDocument", status_code=204,
+          raises=[Conflict])
     async def archive(self, document_id: UUID, actor: Actor) -> None:
         require_pro(actor)
         await services.archive_document(actor, document_id)
 
-    @post("/documents/{document_id:uuid}/announce", operation_id="proAnnounceDocument", status_code=200)
+    @post("/documents/{document_id:uuid}/announce", operation_id="proAnnounceDocument", status_code=200,
+          raises=[Conflict])
     async def announce(self, document_id: UUID, actor: Actor) -> DocumentOut:
         """Release a document held until the diagnosis was announced to the patient."""
         require_pro(actor)

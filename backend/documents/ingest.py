@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import IO, Any
 from uuid import UUID
 
-from backend.core.errors import Conflict, InvalidRequest, NotFound
+from backend.core.errors import Conflict, InvalidRequest, NotFound, Unprocessable
 from backend.core.settings import Settings
 from backend.documents import audit
 from backend.documents.blobstore import DirectoryBlobStore
@@ -56,7 +56,7 @@ def check_title(title: str) -> str:
     """Collapse whitespace; 1 to 200 printable characters."""
     title = " ".join(title.split())
     if not title or len(title) > 200 or not title.isprintable():
-        raise InvalidRequest("Titre invalide : 1 à 200 caractères imprimables.",
+        raise Unprocessable("Titre invalide : 1 à 200 caractères imprimables.",
                              detail_en="Invalid title: 1 to 200 printable characters.",
                              errors=[{"field": "title", "rule": "length", "message": "titre invalide"}])
     return title
@@ -110,14 +110,14 @@ async def ingest(settings: Settings, store: DirectoryBlobStore, repo: DocumentRe
     """Run the pipeline and return the stored document's row.
 
     Raises:
-        InvalidRequest: unknown type, bad title or file name, refused content (415/413 subclasses).
+        Unprocessable: unknown type, bad title or file name, refused content (415/413 subclasses).
         Conflict: the same file is already in what the actor can see, or the key was reused.
         NotFound: the policy may not add here.
     """
     entry = check_type(sub.type_code)
     sub.title = check_title(sub.title)
     if sub.filename and is_suspicious_filename(sub.filename):
-        raise InvalidRequest(
+        raise Unprocessable(
             "Nom de fichier refusé : chemin ou caractères de contrôle interdits.",
             detail_en="File name refused: paths and control characters are not allowed.",
             errors=[{"field": "file", "rule": "filename", "message": "nom de fichier suspect"}])

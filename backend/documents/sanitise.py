@@ -18,12 +18,13 @@ import unicodedata
 import msgspec
 from PIL import Image, ImageOps
 
-from backend.core.errors import CarnetError, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from backend.core.errors import CarnetError, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 
 PDF = "application/pdf"
 JPEG = "image/jpeg"
 PNG = "image/png"
 TEXT = "text/plain"
+ACCEPTED_TYPES = (PDF, JPEG, PNG, TEXT)
 EXTENSIONS = {PDF: "pdf", JPEG: "jpg", PNG: "png", TEXT: "txt"}
 
 MAX_PIXELS = 40_000_000  # width × height, checked from the header before decoding
@@ -113,7 +114,7 @@ def _markup_refused() -> CarnetError:
 
 def _corrupt(kind: str) -> CarnetError:
     return _refusal(
-        InvalidRequest,
+        Unprocessable,
         "corrupt",
         f"Le fichier {kind} est endommagé ou incomplet.",
         f"The {kind} file is damaged or incomplete.",
@@ -141,7 +142,7 @@ def check_size(data: bytes, max_bytes: int, *, size: int | None = None) -> None:
     """
     size = len(data) if size is None else size
     if not size:
-        raise _refusal(InvalidRequest, "empty", "Le fichier est vide.", "The file is empty.")
+        raise _refusal(Unprocessable, "empty", "Le fichier est vide.", "The file is empty.")
     if size > max_bytes:
         mb = _megabytes(max_bytes)
         raise _refusal(
@@ -332,7 +333,7 @@ def sanitise_upload(data: bytes, filename: str | None, max_bytes: int) -> Saniti
         The media type, the bytes to store, the extension and a safe file name.
 
     Raises:
-        InvalidRequest: 400, rule ``empty`` or ``corrupt`` (truncated PDF, broken image).
+        Unprocessable: 422, rule ``empty`` or ``corrupt`` (truncated PDF, broken image).
         PayloadTooLarge: 413, rule ``too-large`` or ``too-many-pixels``.
         UnsupportedMediaType: 415, rule ``unsupported-format``.
     """

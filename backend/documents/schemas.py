@@ -8,7 +8,8 @@ from uuid import UUID
 import msgspec
 from litestar.datastructures import UploadFile
 
-from backend.core.schemas import Body, Out
+from backend.access.schemas import PatientOut as PatientOut  # a patient as a professional reaches them
+from backend.core.schemas import Body, Nir, Out
 
 
 class DocumentOut(Out):
@@ -100,19 +101,9 @@ class MaskIn(Body):
 
 
 class PatientSearchIn(Body):
-    ins: Annotated[str, msgspec.Meta(max_length=25)]
+    ins: Nir
     birth_name: Annotated[str, msgspec.Meta(max_length=100)]
     first_name: Annotated[str, msgspec.Meta(max_length=100)]
     birth_date: date
     sex: Literal["M", "F"]
     birthplace_code: Annotated[str, msgspec.Meta(max_length=5)] | None = None
-
-
-class PatientOut(Out):
-    id: UUID
-    first_name: str
-    birth_name: str
-    birth_date: date
-    basis: str | None
-    sex: str | None = None
-    until: datetime | None = None

@@ -17,9 +17,9 @@ from uuid import UUID
 
 from backend.access import history
 from backend.accounts import throttle
-from backend.accounts.services import display_name
 from backend.core.auth import Actor, utcnow
-from backend.core.errors import CarnetError, Conflict, InvalidRequest, NotFound
+from backend.core.errors import CarnetError, Conflict, InvalidRequest, NotFound, Unprocessable
+from backend.core.names import display_name
 from backend.core.settings import Settings
 from backend.core.text import fold
 from backend.documents import audit
@@ -103,7 +103,7 @@ async def open_record(actor: Actor, person_id: UUID, action: str, resource: str 
 
 def _page_bounds(page: int, page_size: int) -> tuple[int, int]:
     if not 1 <= page <= MAX_PAGE or not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise InvalidRequest(
+        raise Unprocessable(
             f"Pagination invalide : page de 1 à {MAX_PAGE}, taille de 1 à {MAX_PAGE_SIZE}.",
             detail_en=f"Invalid paging: page from 1 to {MAX_PAGE}, size from 1 to {MAX_PAGE_SIZE}.",
             errors=[{"field": "page", "rule": "range", "message": "hors limites"}])
@@ -282,7 +282,7 @@ async def identify_patient(actor: Actor, ins: str, traits: dict) -> dict:
             await history.record(person["id"], actor_kind="pro", actor_id=str(actor.professional_id),
                                  actor_label=await display_name(actor), action="patient.identify",
                                  outcome="refused", purpose="identity traits mismatch")
-        raise InvalidRequest(_NO_MATCH[0], detail_en=_NO_MATCH[1],
+        raise Unprocessable(_NO_MATCH[0], detail_en=_NO_MATCH[1],
                              errors=[{"field": "ins", "rule": "match", "message": "aucune correspondance"}])
     require_qualified(person)
     return person
@@ -296,7 +296,7 @@ async def match_identity(ins: str, traits: dict) -> dict | None:
 def require_qualified(person: dict) -> None:
     """Only a qualified identity (QUAL) may be used to exchange data."""
     if person["identity_status"] != "QUAL":
-        raise InvalidRequest(
+        raise Unprocessable(
             f"Identité non qualifiée (statut {person['identity_status']}) : l'INS ne peut pas être utilisé.",
             detail_en=f"Identity not qualified (status {person['identity_status']}): the INS cannot be used.",
             errors=[{"field": "ins", "rule": "qualified", "message": "identité non qualifiée"}])

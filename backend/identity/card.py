@@ -8,17 +8,17 @@ from uuid import UUID
 import msgspec
 
 from backend.access import history
-from backend.access.rules import relation_to
-from backend.access.tables import Delegation
-from backend.accounts.services import display_name, svg_qr
+from backend.access.rules import delegation_in_force, relation_to
 from backend.core import database
 from backend.core.auth import Actor, utcnow
 from backend.core.errors import InvalidToken, NotFound
+from backend.core.names import display_name
+from backend.core.qr import svg_qr
 from backend.core.settings import Settings
 from backend.core.tokens import TokenSigner
 from backend.identity.identifiers import build_ins, mask_nir
 from backend.identity.tables import Presentation
-from backend.professionals.tables import Professional
+from backend.professionals import directory
 
 PRESENTATION = "carnet-card-presentation"
 
@@ -147,8 +147,7 @@ async def verify_presentation(settings: Settings, actor: Actor, token: str) -> d
     Refused with a clear reason when forged, expired, replayed, or when the
     delegation it was issued under has been revoked since.
     """
-    pro = await Professional.select().where(Professional.id == actor.professional_id).first()
-    pro_label = f"{pro['first_name']} {pro['last_name']} ({pro['structure_name']})"
+    pro_label = await directory.label(actor.professional_id)
     claims = signer(settings).verify(token, PRESENTATION)
     refusal: tuple[str, str] | None = None
     async with database.transaction():
@@ -159,10 +158,7 @@ async def verify_presentation(settings: Settings, actor: Actor, token: str) -> d
         if row["used_at"] is not None:
             refusal = ("Jeton déjà utilisé : demandez au patient d'en afficher un nouveau.",
                        "Token already used: ask the patient to show a new one.")
-        elif row["delegation"] is not None and not await Delegation.exists().where(
-            (Delegation.id == row["delegation"]) & Delegation.revoked_at.is_null()
-            & (Delegation.ends_at > utcnow())
-        ):
+        elif row["delegation"] is not None and not await delegation_in_force(row["delegation"]):
             refusal = ("Délégation révoquée ou expirée : ce jeton n'est plus valable.",
                        "Delegation revoked or expired: this token is no longer valid.")
         else:

@@ -9,9 +9,10 @@ from litestar import Controller, Request, get, post
 from litestar.di import Provide
 
 from backend.access.rules import accessible_profiles
-from backend.accounts.services import display_name
 from backend.core.auth import Actor, provide_actor, require_admin, require_pro
-from backend.core.errors import InvalidRequest
+from backend.core.bulk import read_import_body, report
+from backend.core.errors import InvalidRequest, InvalidToken, PayloadTooLarge, UnsupportedMediaType
+from backend.core.names import display_name
 from backend.core.settings import Settings
 from backend.identity import card, registry
 from backend.identity.schemas import (
@@ -23,14 +24,6 @@ from backend.identity.schemas import (
     VerifiedCard,
     VerifyIn,
 )
-
-
-def report(results: list) -> ImportReport:
-    """Summarise per-row import results."""
-    rows = [msgspec.structs.asdict(r) for r in results]
-    counts = {k: sum(1 for r in rows if r["status"] == k)
-              for k in ("created", "updated", "unchanged", "rejected")}
-    return msgspec.convert({**counts, "rows": rows}, ImportReport)
 
 
 class ProfileController(Controller):
@@ -64,25 +57,11 @@ class PresentationVerifyController(Controller):
     tags = ["professionals"]
     dependencies = {"actor": Provide(provide_actor)}
 
-    @post("/verify", operation_id="verifyPresentation", status_code=200)
+    @post("/verify", operation_id="verifyPresentation", status_code=200, raises=[InvalidToken])
     async def verify(self, data: VerifyIn, actor: Actor, settings: Settings) -> VerifiedCard:
         """Check a presented card token: identity traits, INS and insurance rights."""
         require_pro(actor)
         return msgspec.convert(await card.verify_presentation(settings, actor, data.token), VerifiedCard)
-
-
-async def read_import_body(request: Request, settings: Settings) -> tuple[bytes, str]:
-    """Read a CSV or JSON upload within the import size limit."""
-    content_type = request.headers.get("content-type", "")
-    if not any(t in content_type for t in ("text/csv", "application/json")):
-        raise InvalidRequest("Envoyez du CSV (text/csv) ou du JSON (application/json).",
-                             detail_en="Send CSV (text/csv) or JSON (application/json).")
-    body = await request.body()
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidRequest("Fichier non UTF-8.", detail_en="File is not UTF-8.") from exc
-    return body, content_type
 
 
 class RegistryAdminController(Controller):
@@ -90,7 +69,8 @@ class RegistryAdminController(Controller):
     tags = ["admin"]
     guards = [require_admin]
 
-    @post("/import", operation_id="importRegistry", status_code=200, request_max_body_size=20_000_000)
+    @post("/import", operation_id="importRegistry", status_code=200,
+          raises=[InvalidRequest, PayloadTooLarge, UnsupportedMediaType], request_max_body_size=20_000_000)
     async def import_registry(self, request: Request, settings: Settings) -> ImportReport:
         """Bulk-load insured persons (CSV or JSON); reports each row, issues activation codes."""
         body, content_type = await read_import_body(request, settings)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from datetime import date, timedelta
 from typing import Any, Literal
 
 import msgspec
 
-from backend.core import database
+from backend.core import bulk, database
 from backend.core.auth import utcnow
+from backend.core.bulk import RowResult
 from backend.core.crypto import keyed_hash, new_code, normalise_code
 from backend.core.errors import CarnetError, InvalidRequest
 from backend.core.settings import Settings
@@ -51,38 +49,9 @@ class RegistryRow(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     parent_nirs: list[str] = []
 
 
-class RowResult(msgspec.Struct):
-    row: int
-    status: Literal["created", "updated", "unchanged", "rejected"]
-    person_id: str | None = None
-    nir: str | None = None
-    reason: str | None = None
-    activation_code: str | None = None
-
-
 def parse_rows(payload: bytes, content_type: str) -> list[dict[str, Any]]:
     """Read CSV (header row, ``;`` or ``,`` separated, lists space separated) or a JSON array."""
-    text = payload.decode("utf-8-sig", errors="strict")
-    if "json" in content_type or text.lstrip().startswith("["):
-        try:
-            rows = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidRequest(f"JSON illisible : {exc.msg} (ligne {exc.lineno}).",
-                                 detail_en=f"Unreadable JSON: {exc.msg} (line {exc.lineno}).") from exc
-        if not isinstance(rows, list):
-            raise InvalidRequest("Un tableau JSON de personnes est attendu.",
-                                 detail_en="A JSON array of persons is expected.")
-        return rows
-    dialect = csv.Sniffer().sniff(text.splitlines()[0] if text else ",", delimiters=",;")
-    out = []
-    for raw in csv.DictReader(io.StringIO(text), dialect=dialect):
-        row: dict[str, Any] = {k.strip(): (v.strip() if isinstance(v, str) else v)
-                               for k, v in raw.items() if k}
-        for key in LIST_FIELDS:
-            if key in row:
-                row[key] = row[key].split() if row[key] else []
-        out.append({k: v for k, v in row.items() if v not in ("", None)})
-    return out
+    return bulk.parse_rows(payload, content_type, LIST_FIELDS)
 
 
 def _reason(exc: Exception) -> str:

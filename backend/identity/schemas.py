@@ -6,6 +6,8 @@ from uuid import UUID
 
 import msgspec
 
+from backend.core.bulk import ImportReport as ImportReport
+from backend.core.bulk import ImportRow as ImportRow
 from backend.core.schemas import Body, Out
 
 
@@ -95,20 +97,3 @@ class VerifiedCard(Out):
     amo: AmoOut
     amc: AmcOut | None
     presented_by_delegate: bool
-
-
-class ImportRow(Out):
-    row: int
-    status: str
-    person_id: str | None = None
-    nir: str | None = None
-    reason: str | None = None
-    activation_code: str | None = None
-
-
-class ImportReport(Out):
-    created: int
-    updated: int
-    unchanged: int
-    rejected: int
-    rows: list[ImportRow]

@@ -11,6 +11,7 @@ from litestar import Controller, Response, get, post
 from litestar.di import Provide
 
 from backend.core.auth import Actor, provide_actor, provide_fresh_actor
+from backend.core.errors import Unprocessable
 from backend.core.schemas import Body, Out
 from backend.core.settings import Settings
 from backend.portability import services
@@ -53,7 +54,7 @@ class PortabilityController(Controller):
         return RetentionOut(retention_years=services.RETENTION_YEARS, retention=services.RETENTION["fr"],
                             retention_en=services.RETENTION["en"], confirmation=services.CONFIRMATION)
 
-    @post("/close", operation_id="closeSpace", status_code=200,
+    @post("/close", operation_id="closeSpace", status_code=200, raises=[Unprocessable],
           dependencies={"actor": Provide(provide_fresh_actor)})
     async def close(self, profile_id: UUID, data: ClosureIn, actor: Actor) -> ClosureOut:
         """Close my space (confirmation required); the session ends with it."""

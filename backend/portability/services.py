@@ -9,19 +9,18 @@ import zipfile
 from datetime import date, datetime
 from uuid import UUID
 
-from backend.access import history
+from backend.access import delegations, history, preferences
 from backend.access.rules import Relation, relation_to
-from backend.access.tables import Block, CareRelation, Delegation, ResearchChoice, TemporaryAccess
-from backend.accounts.tables import Account, Passkey, UserSession
+from backend.accounts.services import close_account
 from backend.core import database
 from backend.core.auth import Actor, utcnow
-from backend.core.errors import InvalidRequest, NotFound
+from backend.core.errors import NotFound, Unprocessable
 from backend.core.settings import Settings
 from backend.documents import audit
 from backend.documents.blobstore import StoredBlob
 from backend.documents.services import blob_store, open_record, public
+from backend.identity import people
 from backend.identity.card import card_view
-from backend.identity.tables import InsuredPerson
 
 FORMAT = "carnet-export/1"
 RETENTION_YEARS = 10
@@ -67,7 +66,7 @@ async def export_zip(settings: Settings, actor: Actor, person_id: UUID) -> bytes
     """
     relation = await owner(actor, person_id)
     repo, who = await open_record(actor, person_id, "record.export")
-    person = await InsuredPerson.select().where(InsuredPerson.id == person_id).first()
+    person = await people.record(person_id)
     store = blob_store(settings)
     files: dict[str, bytes] = {}
     entries = []
@@ -78,22 +77,15 @@ async def export_zip(settings: Settings, actor: Actor, person_id: UUID) -> bytes
         files[path] = await store.get(row["blob_id"], stored)
         entries.append({**public(row), "path": path, "status": row["status"]})
     events = [event async for event in history.iter_events(person_id, viewer=relation.kind)]
+    given = await delegations.export_rows(person_id)
+    chosen = await preferences.export_rows(person_id)
     sections = {
         "profile.json": card_view(settings, person, []),
-        "delegations.json": await Delegation.select(
-            Delegation.id, Delegation.label, Delegation.scopes, Delegation.ends_at, Delegation.created_at,
-            Delegation.accepted_at, Delegation.revoked_at).where(Delegation.owner == person_id),
-        "care-team.json": await CareRelation.select(CareRelation.professional, CareRelation.role,
-                                                    CareRelation.created_at, CareRelation.revoked_at).where(
-            CareRelation.person == person_id),
-        "blocked.json": await Block.select(Block.professional, Block.created_at).where(
-            Block.person == person_id),
-        "temporary-access.json": await TemporaryAccess.select(
-            TemporaryAccess.id, TemporaryAccess.label, TemporaryAccess.created_at, TemporaryAccess.expires_at,
-            TemporaryAccess.revoked_at, TemporaryAccess.redeemed_at).where(
-            TemporaryAccess.person == person_id),
-        "research-choices.json": await ResearchChoice.select(ResearchChoice.choice, ResearchChoice.created_at)
-        .where(ResearchChoice.person == person_id),
+        "delegations.json": given,
+        "care-team.json": chosen["care_team"],
+        "blocked.json": chosen["blocked"],
+        "temporary-access.json": chosen["temporary_access"],
+        "research-choices.json": chosen["research_choices"],
         "access-history.json": events,
     }
     manifest = {
@@ -125,22 +117,14 @@ async def close_space(actor: Actor, person_id: UUID, confirmation: str) -> dict:
     if not relation.is_self:
         raise NotFound()
     if confirmation.strip().upper() != CONFIRMATION:
-        raise InvalidRequest(f"Confirmez en saisissant « {CONFIRMATION} ».",
+        raise Unprocessable(f"Confirmez en saisissant « {CONFIRMATION} ».",
                              detail_en=f"Confirm by typing '{CONFIRMATION}'.",
                              errors=[{"field": "confirmation", "rule": "equals", "message": CONFIRMATION}])
     now = utcnow()
     async with database.transaction():
-        await InsuredPerson.update({InsuredPerson.closed_at: now}).where(InsuredPerson.id == person_id)
-        await Delegation.update({Delegation.revoked_at: now}).where(
-            ((Delegation.owner == person_id) | (Delegation.delegate == person_id))
-            & Delegation.revoked_at.is_null())
-        await TemporaryAccess.update({TemporaryAccess.revoked_at: now}).where(
-            (TemporaryAccess.person == person_id) & TemporaryAccess.revoked_at.is_null())
-        await CareRelation.update({CareRelation.revoked_at: now}).where(
-            (CareRelation.person == person_id) & CareRelation.revoked_at.is_null())
-        await UserSession.delete().where(UserSession.account == actor.account_id)
-        await Passkey.delete().where(Passkey.account == actor.account_id)
-        await Account.update({Account.password_hash: None, Account.totp_secret: None,
-                              Account.totp_confirmed: False}).where(Account.id == actor.account_id)
+        await people.close(person_id, now)
+        await delegations.revoke_all(person_id, now)
+        await preferences.end_all(person_id, now)
+        await close_account(actor.account_id)
     return {"closed_at": now, "retention_years": RETENTION_YEARS, "retention": RETENTION["fr"],
             "retention_en": RETENTION["en"]}

@@ -7,10 +7,9 @@ from litestar import Controller, Request, get, post
 from litestar.di import Provide
 
 from backend.core.auth import Actor, provide_actor, require_admin, require_pro
+from backend.core.bulk import ImportReport, parse_rows, read_import_body, report
+from backend.core.errors import Forbidden, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from backend.core.settings import Settings
-from backend.identity.controllers import read_import_body, report
-from backend.identity.registry import parse_rows
-from backend.identity.schemas import ImportReport
 from backend.professionals import directory
 from backend.professionals.schemas import ProOut
 
@@ -20,7 +19,7 @@ class ProController(Controller):
     tags = ["professionals"]
     dependencies = {"actor": Provide(provide_actor)}
 
-    @get("/me", operation_id="proMe")
+    @get("/me", operation_id="proMe", raises=[Forbidden])
     async def me(self, actor: Actor) -> ProOut:
         """The logged-in professional: RPPS, profession, structure."""
         require_pro(actor)
@@ -32,7 +31,8 @@ class DirectoryAdminController(Controller):
     tags = ["admin"]
     guards = [require_admin]
 
-    @post("/import", operation_id="importDirectory", status_code=200, request_max_body_size=20_000_000)
+    @post("/import", operation_id="importDirectory", status_code=200,
+          raises=[InvalidRequest, PayloadTooLarge, UnsupportedMediaType], request_max_body_size=20_000_000)
     async def import_directory(self, request: Request, settings: Settings) -> ImportReport:
         """Bulk-load professionals (RPPS, profession, specialty, structure with FINESS)."""
         body, content_type = await read_import_body(request, settings)

@@ -8,13 +8,12 @@ from typing import Any
 
 import msgspec
 
-from backend.accounts.services import login_key
-from backend.accounts.tables import Account
+from backend.accounts.services import open_pro_account
 from backend.core import database
 from backend.core.auth import utcnow
+from backend.core.bulk import RowResult
 from backend.core.errors import CarnetError, InvalidRequest
 from backend.core.settings import Settings
-from backend.identity.registry import RowResult, issue_activation_code
 from backend.professionals.identifiers import validate_finess, validate_rpps
 from backend.professionals.tables import Professional
 
@@ -63,9 +62,7 @@ async def import_directory(settings: Settings, raw_rows: list[Any]) -> list[RowR
                 if existing is None:
                     pro_id = (await Professional.insert(Professional(**values)).returning(
                         Professional.id))[0]["id"]
-                    await Account.insert(Account(kind="pro", professional=pro_id,
-                                                 login_key=login_key(settings, "pro", row.rpps)))
-                    code = await issue_activation_code(settings, professional_id=pro_id)
+                    code = await open_pro_account(settings, pro_id, row.rpps)
                     status = "created"
                 else:
                     pro_id = existing["id"]
@@ -80,6 +77,19 @@ async def import_directory(settings: Settings, raw_rows: list[Any]) -> list[RowR
         except CarnetError as exc:
             results.append(RowResult(row=index, status="rejected", reason=str(exc.detail)))
     return results
+
+
+async def by_rpps(rpps: str) -> dict | None:
+    """Id, names, profession code and structure of the professional with this RPPS, or ``None``."""
+    return await Professional.select(Professional.id, Professional.first_name, Professional.last_name,
+                                     Professional.profession_code, Professional.structure_name).where(
+        Professional.rpps == rpps).first()
+
+
+async def label(professional_id: Any) -> str:
+    """"First name LAST NAME (structure)": how a professional is named in an access history."""
+    pro = await Professional.select().where(Professional.id == professional_id).first()
+    return f"{pro['first_name']} {pro['last_name']} ({pro['structure_name']})"
 
 
 async def pro_profile(professional_id: Any) -> dict:

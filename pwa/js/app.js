@@ -20,12 +20,19 @@ import * as proView from "./views/pro.js";
 import * as securityView from "./views/security.js";
 
 const PROFILE_KEY = "carnet.profile";
+// "1" while this browser has a session: set when /api/me answers, removed at
+// logout and when the server answers 401. Without it a first visit does not ask
+// /api/me, whose 401 answer the browser would report as a console error. It says
+// nothing about who is logged in (the session cookie itself is HttpOnly).
+const SIGNED_IN_KEY = "carnet.signedIn";
 
 // access: public (logged out only), citizen, pro, user (any logged-in account).
 // offline: can render from the IndexedDB snapshot when the network is gone.
 const ROUTES = {
   login: { view: loginView, access: "public" },
   activate: { view: activateView, access: "public" },
+  // Loaded on first use: a professional activates once, the shell need not carry it.
+  "pro-activate": { view: { render: async (ctx) => (await import("./views/pro_activate.js")).render(ctx) }, access: "public" },
   home: { view: homeView, access: "citizen", offline: true },
   card: { view: cardView, access: "citizen", offline: true },
   documents: { view: documentsView, access: "citizen" },
@@ -33,6 +40,7 @@ const ROUTES = {
   delegations: { view: delegationsView, access: "citizen" },
   security: { view: securityView, access: "user" },
   pro: { view: proView, access: "pro" },
+  patients: { view: proView.patientsView, access: "pro" },
   patient: { view: patientView, access: "pro" },
 };
 
@@ -47,6 +55,7 @@ const NAV = {
   ],
   pro: [
     ["pro", "nav.pro", "check", ["patient"]],
+    ["patients", "nav.patients", "people"],
     ["security", "nav.security", "shield"],
   ],
 };
@@ -80,6 +89,24 @@ function rememberProfile(id) {
     else localStorage.removeItem(PROFILE_KEY);
   } catch {
     /* storage unavailable */
+  }
+}
+
+function markSignedIn(signedIn) {
+  try {
+    if (signedIn) localStorage.setItem(SIGNED_IN_KEY, "1");
+    else localStorage.removeItem(SIGNED_IN_KEY);
+  } catch {
+    /* storage unavailable */
+  }
+}
+
+/** Whether a session may exist; when storage cannot tell, ask the server. */
+function maybeSignedIn() {
+  try {
+    return localStorage.getItem(SIGNED_IN_KEY) === "1";
+  } catch {
+    return true;
   }
 }
 
@@ -123,6 +150,7 @@ function setOffline(offline) {
 }
 
 async function endSession() {
+  markSignedIn(false);
   patients.forgetAll();
   await store.clearSnapshots();
   state.me = null;
@@ -130,10 +158,19 @@ async function endSession() {
   rememberProfile(null);
 }
 
-/** Ask the server who is logged in; fall back to the snapshot when offline. */
-async function loadSession() {
+/**
+ * Ask the server who is logged in; fall back to the snapshot when offline.
+ * Not asked when this browser has no session (ask: true after a login).
+ */
+async function loadSession({ ask = maybeSignedIn() } = {}) {
+  if (!ask) {
+    setOffline(navigator.onLine === false);
+    state.me = null;
+    return;
+  }
   try {
     const me = await api.get("/api/me", { auth: false });
+    markSignedIn(true);
     setOffline(false);
     setMe(me);
   } catch (err) {
@@ -143,7 +180,10 @@ async function loadSession() {
       if (snap) setMe({ ...snap, fromSnapshot: true });
       else state.me = null;
     } else {
-      if (err.status === 401) await store.clearSnapshots();
+      if (err.status === 401) {
+        markSignedIn(false);
+        await store.clearSnapshots();
+      }
       setOffline(false);
       state.me = null;
     }
@@ -320,7 +360,12 @@ async function renderRoute({ focus = true } = {}) {
   }
   for (const fn of leaveActive) fn();
   leaveActive = leave;
-  el.view.replaceChildren(node);
+  // A new #view element rather than new children: the container that held the
+  // previous screen (or "Loading…") is not a node that moved, so showing the
+  // profile switcher or a message above it causes no layout shift.
+  const view = h("div", { id: "view" }, node);
+  el.view.replaceWith(view);
+  el.view = view;
   el.main.removeAttribute("aria-busy");
   syncShell(route.name);
   setFlash(pendingFlash);
@@ -339,7 +384,7 @@ async function loggedIn(message) {
   await store.clearSnapshots();
   state.profileId = null;
   rememberProfile(null);
-  await loadSession();
+  await loadSession({ ask: true });
   if (message) flash(message, { next: true });
   const back = state.returnTo;
   state.returnTo = null;

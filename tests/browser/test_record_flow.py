@@ -84,9 +84,12 @@ def test_photo_masked_code_redeemed_by_pharmacist_and_history(browser, server, c
         pro.get_by_role("button", name="Accéder au dossier").click()
         expect(pro.get_by_role("heading", level=1)).to_have_text("Dossier de Camille INVENTÉE")
         listed = pro.locator("#patient-documents")
-        for title in ("Ordonnance - traitement de fond", "Bilan sanguin annuel", "Historique des vaccinations"):
+        # The pharmacist's row of the matrix: everything but psychiatric and psychological
+        # documents; the masked photo stays hidden.
+        for title in ("Ordonnance - traitement de fond", "Bilan sanguin annuel", "Historique des vaccinations",
+                      "Consultation de suivi"):
             expect(listed).to_contain_text(title)
-        for title in ("Synthèse psychiatrique", "Consultation de suivi", PHOTO_TITLE):
+        for title in ("Synthèse psychiatrique", PHOTO_TITLE):
             expect(listed).not_to_contain_text(title)
         expect(pro.get_by_role("link", name="Ouvrir « Bilan sanguin annuel » (nouvel onglet)")).to_be_visible()
         assert_accessible(pro, "pro patient page")

@@ -174,6 +174,7 @@ export async function render(ctx) {
     passwordSection,
     totpSection,
     h("p", { class: "aside" }, t("login.first_time"), " ",
-      h("a", { href: "#/activate" }, t("login.activate_link"))));
+      h("a", { href: "#/activate" }, t("login.activate_link"))),
+    h("p", { class: "aside" }, h("a", { href: "#/pro-activate" }, t("login.pro_activate_link"))));
   return view;
 }

@@ -1,9 +1,11 @@
 // #/pro: the professional's identity, finding a patient (INS and traits, or
-// a code the patient shared) and the card check (presentation token).
+// a code the patient shared) and the card check (presentation token, read
+// with the camera where the browser can decode QR codes, or typed).
+// #/patients: "Mes patients", the patients the professional has a basis for.
 
 import { api } from "../api.js";
 import {
-  alertBox, badge, busy, clearErrors, facts, field, h, heading, invalid, showError,
+  alertBox, badge, busy, clearErrors, facts, field, h, heading, icon, invalid, showError,
 } from "../dom.js";
 import { formatDate, formatDateTime, formatNir, t, tOr } from "../i18n.js";
 import * as patients from "../patients.js";
@@ -194,8 +196,113 @@ function redeemSection(ctx) {
     form);
 }
 
+// --- reading the presented QR code with the camera ----------------------------------
+
+/** Whether this browser decodes QR codes from a camera (BarcodeDetector with "qr_code"). */
+async function qrScanSupported() {
+  if (!("BarcodeDetector" in window) || !navigator.mediaDevices?.getUserMedia) return false;
+  try {
+    return (await window.BarcodeDetector.getSupportedFormats()).includes("qr_code");
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A "scan with the camera" button, the camera view and a live status line.
+ * onRead(text) gets the first QR code read; the camera stops as soon as a code
+ * is read, on "stop", when the page is hidden and when the view is left.
+ */
+function qrScanner(ctx, onRead) {
+  const status = h("p", { id: "scan-status", class: "muted", role: "status" });
+  const video = h("video", {
+    id: "scan-video", class: "qr", muted: true, playsinline: true, "aria-label": t("pro.scan.video"),
+  });
+  video.muted = true;
+  const box = h("div", { class: "qr-box", hidden: true }, video);
+  const start = h("button", { type: "button", id: "scan-start", class: "btn btn-secondary" },
+    icon("camera"), t("pro.scan.start"));
+  const stopButton = h("button", { type: "button", id: "scan-stop", class: "btn btn-quiet", hidden: true },
+    t("pro.scan.stop"));
+  let stream = null;
+  let timer = null;
+  let detector = null;
+  let left = false;
+
+  function stop(message) {
+    clearTimeout(timer);
+    timer = null;
+    if (stream) for (const track of stream.getTracks()) track.stop();
+    stream = null;
+    video.srcObject = null;
+    box.hidden = true;
+    stopButton.hidden = true;
+    start.hidden = false;
+    if (message !== undefined) status.textContent = message;
+  }
+
+  async function look() {
+    if (!stream) return;
+    try {
+      const value = (await detector.detect(video)).find((code) => code.rawValue)?.rawValue;
+      if (value && stream) {
+        stop(t("pro.scan.read"));
+        onRead(value);
+        return;
+      }
+    } catch {
+      /* no frame yet */
+    }
+    if (stream) timer = setTimeout(look, 200);
+  }
+
+  start.addEventListener("click", async () => {
+    status.textContent = t("pro.scan.starting");
+    try {
+      detector = detector || new window.BarcodeDetector({ formats: ["qr_code"] });
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
+    } catch (err) {
+      stop(err?.name === "NotAllowedError" || err?.name === "SecurityError"
+        ? t("pro.scan.denied") : t("pro.scan.failed"));
+      return;
+    }
+    if (left) {
+      stop();
+      return;
+    }
+    video.srcObject = stream;
+    box.hidden = false;
+    start.hidden = true;
+    stopButton.hidden = false;
+    stopButton.focus();
+    status.textContent = t("pro.scan.active");
+    try {
+      await video.play();
+    } catch {
+      /* autoplay refused: frames still arrive for the detector */
+    }
+    look();
+  });
+  stopButton.addEventListener("click", () => {
+    stop(t("pro.scan.stopped"));
+    start.focus();
+  });
+  const onHidden = () => {
+    if (document.hidden && stream) stop(t("pro.scan.stopped"));
+  };
+  document.addEventListener("visibilitychange", onHidden);
+  ctx.onLeave(() => {
+    left = true;
+    document.removeEventListener("visibilitychange", onHidden);
+    stop();
+  });
+  return h("div", { class: "scan", id: "scan" },
+    h("div", { class: "actions" }, start, stopButton), status, box,
+    h("p", { class: "muted" }, t("pro.scan.or_type")));
+}
+
 export async function render(ctx) {
-  const me = await api.get("/api/pro/me");
+  const [me, canScan] = await Promise.all([api.get("/api/pro/me"), qrScanSupported()]);
 
   const alert = alertBox("verify-alert");
   const result = h("div", { id: "verify-result" });
@@ -253,6 +360,70 @@ export async function render(ctx) {
     h("section", { class: "section panel", "aria-labelledby": "verify-title" },
       h("h2", { id: "verify-title" }, t("pro.verify.title")),
       h("p", { class: "muted" }, t("pro.verify.intro")),
+      canScan ? qrScanner(ctx, (text) => {
+        input.value = text;
+        form.requestSubmit();
+      }) : null,
       form,
       result));
 }
+
+// --- #/patients: "Mes patients" -------------------------------------------------------
+
+const PATIENTS_PAGE = 50;
+
+function patientItem(patient) {
+  return h("li", { class: "list-item patient-item", "data-id": patient.id },
+    h("div", { class: "list-main" },
+      h("p", { class: "list-title" },
+        h("a", { href: `#/patient/${encodeURIComponent(patient.id)}`, onclick: () => patients.remember(patient) },
+          patient.display_name)),
+      h("p", { class: "muted" }, t("pro.patients.born", { date: formatDate(patient.birth_date) })),
+      h("p", {}, basisBadge(patient))));
+}
+
+export const patientsView = {
+  async render(ctx) {
+    const first = await api.get(`/api/pro/patients?limit=${PATIENTS_PAGE}`);
+    const alert = alertBox("patients-alert");
+    const count = h("p", { id: "patients-count", class: "muted", role: "status" });
+    const list = h("ul", { class: "list", id: "patients-list" });
+    const more = h("button", { type: "button", id: "patients-more", class: "btn btn-secondary", hidden: true },
+      t("pro.patients.more"));
+    let cursor = null;
+
+    function fill(page) {
+      list.append(...page.items.map(patientItem));
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+      count.textContent = page.total ? t("pro.patients.count", { shown: list.children.length, total: page.total }) : "";
+    }
+    fill(first);
+
+    more.addEventListener("click", async () => {
+      await busy(more, async () => {
+        try {
+          const before = list.children.length;
+          fill(await api.get(`/api/pro/patients?limit=${PATIENTS_PAGE}&cursor=${encodeURIComponent(cursor)}`));
+          // Keep the focus in the list, on the first new patient.
+          list.children[before]?.querySelector("a")?.focus();
+        } catch (err) {
+          showError(alert, err);
+        }
+      });
+    });
+
+    const empty = h("div", { class: "notice notice-info", id: "patients-empty" },
+      h("p", {}, t("pro.patients.empty")),
+      h("p", {}, t("pro.patients.empty.help")),
+      h("p", {}, h("a", { href: "#/pro", class: "link-arrow" }, t("pro.patients.find"))));
+    return h("div", { class: "view" },
+      heading(t("pro.patients.title")),
+      h("section", { class: "section panel" },
+        h("p", { class: "muted" }, t("pro.patients.intro")),
+        alert,
+        count,
+        first.items.length ? list : empty,
+        h("div", { class: "actions" }, more)));
+  },
+};
