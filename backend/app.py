@@ -26,6 +26,7 @@ from backend.accounts.controllers import (
     CredentialsController,
     SecurityController,
 )
+from backend.accounts.services import open_pro_account
 from backend.core import database
 from backend.core.contract import complete_contract, enforce_contract
 from backend.core.errors import EXCEPTION_HANDLERS
@@ -250,7 +251,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *ROUTES,
             *pwa_handlers(PwaFiles(PWA_DIR)),
         ],
-        dependencies={"settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True)},
+        dependencies={
+            "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
+            # Handed to the directory import, which sits below accounts.
+            "open_pro_account": Provide(lambda: open_pro_account, sync_to_thread=False, use_cache=True),
+        },
         exception_handlers=EXCEPTION_HANDLERS,
         compression_config=compression_config(),
         before_request=enforce_contract,

@@ -24,13 +24,16 @@ async def _with_db(settings, work):
 
 
 def _import(kind: str, path: str, settings) -> int:
+    from backend.accounts.services import open_pro_account
     from backend.identity.registry import import_registry, parse_rows
     from backend.professionals.directory import import_directory
 
     body = Path(path).read_bytes()
     rows = parse_rows(body, "application/json" if path.endswith(".json") else "text/csv")
-    run = import_registry if kind == "registry" else import_directory
-    results = asyncio.run(_with_db(settings, lambda: run(settings, rows)))
+    if kind == "registry":
+        results = asyncio.run(_with_db(settings, lambda: import_registry(settings, rows)))
+    else:
+        results = asyncio.run(_with_db(settings, lambda: import_directory(settings, rows, open_pro_account)))
     import msgspec
 
     print(json.dumps([msgspec.structs.asdict(r) for r in results], ensure_ascii=False, indent=1))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from backend.access.tables import Delegation
-from backend.accounts.services import login_key
+from backend.accounts.services import login_key, open_pro_account
 from backend.accounts.tables import Account
 from backend.core import database
 from backend.core.auth import utcnow
@@ -126,7 +126,7 @@ async def seed(settings: Settings) -> bool:
         return False
     codes = dict(zip(PENDING, PENDING_CODES, strict=True))
     await import_registry(settings, registry_rows(), codes=codes)
-    await import_directory(settings, directory_rows())
+    await import_directory(settings, directory_rows(), open_pro_account)
     async with database.transaction():
         await _citizen_account(settings, CAMILLE, TOTP_SECRETS["camille"])
         await _citizen_account(settings, DOMINIQUE, TOTP_SECRETS["dominique"])

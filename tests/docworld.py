@@ -9,6 +9,7 @@ from typing import Any
 import pyotp
 
 from backend import demo
+from backend.accounts.services import open_pro_account
 from backend.professionals.directory import import_directory
 from tests.conftest import Api
 from tests.factories import activated_citizen, fresh_rpps, fresh_totp, import_persons, person_row
@@ -44,7 +45,7 @@ def make_pro(main, run, settings, profession: str, last_name: str) -> Pro:
     rpps = fresh_rpps()
     [res] = run(import_directory, settings, [{
         "rpps": rpps, "last_name": last_name, "first_name": "Test", "profession_code": profession,
-        "structure_name": "Structure de test", "finess": "750000010"}])
+        "structure_name": "Structure de test", "finess": "750000010"}], open_pro_account)
     secret = pyotp.random_base32()
     run(demo._credentials, settings, "pro", rpps, secret)
     api = Api(main)

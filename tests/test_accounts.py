@@ -250,13 +250,14 @@ def test_cannot_remove_last_login_method(make_api, run, settings):
 
 
 def test_professional_activation_then_password_totp_login(make_api, run, settings):
+    from backend.accounts.services import open_pro_account
     from backend.professionals.directory import import_directory
     from tests.factories import fresh_rpps
 
     rpps = fresh_rpps()
     [res] = run(import_directory, settings, [{
         "rpps": rpps, "last_name": "NOUVELLE", "first_name": "Inès", "profession_code": "21",
-        "structure_name": "Pharmacie du Port", "finess": "750000010"}])
+        "structure_name": "Pharmacie du Port", "finess": "750000010"}], open_pro_account)
     assert res.status == "created" and res.activation_code
     api = make_api()
     wrong = api.post("/api/activation/pro", json={"rpps": fresh_rpps(), "activation_code": res.activation_code})

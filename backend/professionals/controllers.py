@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import Provide
@@ -33,7 +35,9 @@ class DirectoryAdminController(Controller):
 
     @post("/import", operation_id="importDirectory", status_code=200,
           raises=[InvalidRequest, PayloadTooLarge, UnsupportedMediaType], request_max_body_size=20_000_000)
-    async def import_directory(self, request: Request, settings: Settings) -> ImportReport:
+    async def import_directory(self, request: Request, settings: Settings,
+                               open_pro_account: Any) -> ImportReport:
         """Bulk-load professionals (RPPS, profession, specialty, structure with FINESS)."""
         body, content_type = await read_import_body(request, settings)
-        return report(await directory.import_directory(settings, parse_rows(body, content_type)))
+        rows = parse_rows(body, content_type)
+        return report(await directory.import_directory(settings, rows, open_pro_account))

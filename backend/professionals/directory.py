@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import msgspec
 
-from backend.accounts.services import open_pro_account
 from backend.core import database
 from backend.core.auth import utcnow
 from backend.core.bulk import RowResult
@@ -50,8 +51,15 @@ def _validate(raw: Any) -> DirectoryRow:
     return row
 
 
-async def import_directory(settings: Settings, raw_rows: list[Any]) -> list[RowResult]:
-    """Create or update professionals and their (not yet usable) login accounts."""
+# Opens a new professional's login account and returns its activation code. Accounts sit
+# above this slice, so the composition (app.py, cli.py, demo.py) hands it in.
+AccountOpener = Callable[[Settings, UUID, str], Awaitable[str]]
+
+
+async def import_directory(settings: Settings, raw_rows: list[Any],
+                           open_account: AccountOpener) -> list[RowResult]:
+    """Create or update professionals; a new one also gets its (not yet usable) login account,
+    in the same transaction."""
     results = []
     for index, raw in enumerate(raw_rows, start=1):
         try:
@@ -62,7 +70,7 @@ async def import_directory(settings: Settings, raw_rows: list[Any]) -> list[RowR
                 if existing is None:
                     pro_id = (await Professional.insert(Professional(**values)).returning(
                         Professional.id))[0]["id"]
-                    code = await open_pro_account(settings, pro_id, row.rpps)
+                    code = await open_account(settings, pro_id, row.rpps)
                     status = "created"
                 else:
                     pro_id = existing["id"]
