@@ -125,3 +125,21 @@ def test_cli_import_registry(tmp_path, settings):
     assert out.returncode == 1  # one row rejected
     rows = json.loads(out.stdout)
     assert [r["status"] for r in rows] == ["created", "rejected"]
+
+
+def test_cli_import_directory_opens_the_login_account(tmp_path, settings, make_api):
+    rpps = fresh_rpps()
+    path = tmp_path / "directory.json"
+    path.write_text(json.dumps([{"rpps": rpps, "last_name": "LIGNE", "first_name": "Commande",
+                                 "profession_code": "60", "structure_name": "Cabinet infirmier",
+                                 "finess": "750000010"}]))
+    env = {"CARNET_DATA_DIR": str(settings.data_dir), "CARNET_DATABASE_URL": settings.database_url,
+           "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-m", "backend.cli", "import-directory", str(path)],
+                         capture_output=True, text=True, env=env, check=False)
+    assert out.returncode == 0, out.stderr
+    [row] = json.loads(out.stdout)
+    assert row["status"] == "created" and row["activation_code"]
+    # The account it opened takes the activation code.
+    r = make_api().post("/api/activation/pro", json={"rpps": rpps, "activation_code": row["activation_code"]})
+    assert r.status_code == 200, r.text
