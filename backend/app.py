@@ -19,7 +19,12 @@ from litestar.exceptions import NotFoundException
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 
-from backend.access.controllers import DelegationController, PrivacyController, ProAccessController
+from backend.access.controllers import (
+    DelegationController,
+    MeController,
+    PrivacyController,
+    ProAccessController,
+)
 from backend.accounts.controllers import (
     ActivationController,
     AuthController,
@@ -27,6 +32,7 @@ from backend.accounts.controllers import (
     SecurityController,
 )
 from backend.accounts.services import open_pro_account
+from backend.card.controllers import CardController, PresentationVerifyController
 from backend.core import database
 from backend.core.contract import complete_contract, enforce_contract
 from backend.core.errors import EXCEPTION_HANDLERS
@@ -37,11 +43,7 @@ from backend.documents.controllers import (
     DocumentController,
     ProDocumentController,
 )
-from backend.identity.controllers import (
-    PresentationVerifyController,
-    ProfileController,
-    RegistryAdminController,
-)
+from backend.identity.controllers import RegistryAdminController
 from backend.portability.controllers import PortabilityController
 from backend.professionals.controllers import DirectoryAdminController, ProController
 
@@ -61,7 +63,8 @@ ROUTES = [
     AuthController,
     CredentialsController,
     SecurityController,
-    ProfileController,
+    MeController,
+    CardController,
     PresentationVerifyController,
     DelegationController,
     PrivacyController,

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from backend import demo
 from backend.access.tables import AccessEvent
+from backend.card import services as card
 from backend.core.auth import Actor
-from backend.identity import card
 from backend.identity.tables import InsuredPerson
 from tests.factories import activated_citizen, login_demo
 

@@ -77,7 +77,8 @@ def test_wrong_key_names_field_rule_and_values():
     with pytest.raises(InvalidIdentifier) as exc:
         validate_nir(f"{body}{bad:02d}")
     assert exc.value.detail == f"Clé NIR invalide : attendu {good:02d}, reçu {bad:02d}."
-    assert exc.value.errors == [{"field": "nir", "rule": "key", "message": exc.value.detail}]
+    assert exc.value.errors == [{"field": "nir", "rule": "key", "message": exc.value.detail,
+                                 "message_en": f"Invalid NIR key: expected {good:02d}, got {bad:02d}."}]
 
 
 @pytest.mark.parametrize("value, rule", [

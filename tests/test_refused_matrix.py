@@ -31,9 +31,9 @@ import pytest
 
 from backend.access import history
 from backend.accounts.tables import UserSession
+from backend.card.services import PRESENTATION, signer
 from backend.core import database
 from backend.core.auth import utcnow
-from backend.identity.card import PRESENTATION, signer
 from tests.conftest import PUBLIC_URL, Api
 from tests.docworld import feed, make_pro, pdf, row_of
 from tests.factories import activated_citizen
@@ -77,7 +77,7 @@ def operations_in_scope() -> set[str]:
     return found
 
 
-# Reasons the access history gives for a refusal (the citizen reads them).
+# Reason codes the access history stores for a refusal (the citizen reads them in words).
 NO_BASIS = "no care relationship"
 BLOCKED = "blocked"
 OUTSIDE = "outside the actor's rights"
@@ -85,8 +85,8 @@ NOT_OWNER = "not the record's owner"
 NOT_AUTHOR = "not the author"
 NOT_CITIZENS = "not added by the citizen side"
 REASON = "Patient inconscient aux urgences, antécédents ?"
-USED_TOKEN = "Token already used: ask the patient to show a new one."
-REVOKED_TOKEN = "Delegation revoked or expired: this token is no longer valid."
+USED_TOKEN = "token-used"
+REVOKED_TOKEN = "delegation-ended"
 
 
 @dataclass(frozen=True)

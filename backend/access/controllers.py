@@ -7,12 +7,12 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, delete, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.di import Provide
 from litestar.params import Parameter
 
 from backend.access import delegations, history, patients, preferences
-from backend.access.rules import relation_to
+from backend.access.rules import accessible_profiles, relation_to
 from backend.access.schemas import (
     AcceptIn,
     AccessHistoryPage,
@@ -41,11 +41,29 @@ from backend.core.errors import (
     NotFound,
     TooManyAttempts,
     Unprocessable,
+    prefers_english,
 )
 from backend.core.names import display_name
 from backend.core.settings import Settings
+from backend.identity.schemas import MeOut, ProfileOut
 
 ActorKind = Literal["pro", "emergency", "delegate", "parent", "operator", "self"]
+
+
+class MeController(Controller):
+    path = "/api/me"
+    tags = ["identity"]
+    dependencies = {"actor": Provide(provide_actor)}
+
+    @get("/", operation_id="me")
+    async def me(self, actor: Actor) -> MeOut:
+        """Who is logged in and which profiles they can switch to."""
+        profiles = await accessible_profiles(actor) if actor.is_citizen else []
+        return MeOut(
+            kind=actor.kind,
+            display_name=await display_name(actor),
+            profiles=msgspec.convert(profiles, list[ProfileOut]),
+        )
 
 
 class DelegationController(Controller):
@@ -80,7 +98,7 @@ class DelegationController(Controller):
 
     @get("/profiles/{profile_id:uuid}/access-history", operation_id="accessHistory")
     async def access_history(
-        self, profile_id: UUID, actor: Actor, actor_kind: ActorKind | None = None,
+        self, request: Request, profile_id: UUID, actor: Actor, actor_kind: ActorKind | None = None,
         outcome: Literal["allowed", "refused"] | None = None,
         action: Annotated[str, Parameter(max_length=40, pattern=r"^[a-z_.]*$")] = "",
         since: datetime | None = None,
@@ -97,6 +115,9 @@ class DelegationController(Controller):
             raise NotFound()
         page = await history.page(profile_id, viewer=relation.kind, limit=limit, before=before,
                                   actor_kind=actor_kind, outcome=outcome, action=action or None, since=since)
+        english = prefers_english(request)
+        for item in page["items"]:
+            item["reason"] = history.reason_text(item["purpose"], english)
         return msgspec.convert(page, AccessHistoryPage)
 
 

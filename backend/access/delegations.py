@@ -53,14 +53,16 @@ async def create(
             f"Portée inconnue : {', '.join(unknown) or '(aucune)'} ; "
             f"portées possibles : {', '.join(SCOPES)}.",
             detail_en=f"Unknown scope: {', '.join(unknown) or '(none)'}; allowed: {', '.join(SCOPES)}.",
-            errors=[{"field": "scopes", "rule": "enum", "message": "portée inconnue"}],
+            errors=[{"field": "scopes", "rule": "enum", "message": "portée inconnue",
+                     "message_en": "unknown scope"}],
         )
     now = utcnow()
     if ends_at.tzinfo is None or ends_at <= now or ends_at > now + timedelta(days=MAX_DAYS):
         raise Unprocessable(
             f"Date de fin invalide : elle doit être dans le futur et à moins de {MAX_DAYS} jours.",
             detail_en=f"Invalid end date: it must be in the future and within {MAX_DAYS} days.",
-            errors=[{"field": "ends_at", "rule": "range", "message": "hors limites"}],
+            errors=[{"field": "ends_at", "rule": "range", "message": "hors limites",
+                     "message_en": "out of range"}],
         )
     code = new_code()
     row = await Delegation.insert(

@@ -22,6 +22,41 @@ from backend.core.auth import utcnow
 GENESIS = "0" * 64
 _HASHED = ("person", "actor_kind", "actor_id", "actor_label", "on_behalf_of", "action", "resource",
            "purpose", "outcome", "created_at")
+# Why an access was refused, as stored in an event's ``purpose``: a stable code, shown to the
+# citizen in their language (``reason_text``). Any other purpose (an emergency's context and
+# reason, written by the physician) is shown as it was written.
+REASONS: dict[str, tuple[str, str]] = {
+    "blocked": ("le patient a bloqué ce professionnel", "the patient blocked this professional"),
+    "no care relationship": ("ne fait pas partie de l'équipe de soins et n'a pas de code d'accès",
+                             "not in the care team and holds no access code"),
+    "outside the actor's rights": ("document hors de ses droits d'accès",
+                                   "document outside their access rights"),
+    "not the record's owner": ("seul le titulaire du dossier peut le faire",
+                               "only the record's owner may do this"),
+    "not added by the citizen side": ("document ajouté par un professionnel : il ne peut pas être supprimé",
+                                      "document added by a professional: it cannot be deleted"),
+    "not the author": ("seul l'auteur du document peut le faire", "only the document's author may do this"),
+    "identity traits mismatch": ("les traits d'identité donnés ne correspondent pas",
+                                 "the identity traits given do not match"),
+    "token-used": ("QR code déjà utilisé", "QR code already used"),
+    "delegation-ended": ("la délégation qui permettait de présenter la carte a pris fin",
+                         "the delegation that allowed presenting the card has ended"),
+}
+# Sentences stored before the codes above existed.
+_OLDER_REASONS = {
+    "Token already used: ask the patient to show a new one.": "token-used",
+    "Delegation revoked or expired: this token is no longer valid.": "delegation-ended",
+}
+
+
+def reason_text(purpose: str, english: bool) -> str:
+    """An event's purpose as the citizen reads it: a refusal code in words, anything else as written."""
+    words = REASONS.get(_OLDER_REASONS.get(purpose, purpose))
+    if words is None:
+        return purpose
+    return words[1] if english else words[0]
+
+
 ACTOR_WORDS = {
     "pro": ("un professionnel de santé", "a health professional"),
     "emergency": ("un accès en urgence", "an emergency access"),

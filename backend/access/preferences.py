@@ -46,7 +46,8 @@ async def _professional_by_rpps(rpps: str) -> dict:
     if pro is None:
         raise Unprocessable("Aucun professionnel avec ce RPPS dans l'annuaire.",
                              detail_en="No professional with this RPPS in the directory.",
-                             errors=[{"field": "rpps", "rule": "known", "message": "RPPS inconnu"}])
+                             errors=[{"field": "rpps", "rule": "known", "message": "RPPS inconnu",
+                                      "message_en": "unknown RPPS"}])
     return pro
 
 
@@ -147,7 +148,8 @@ async def create_temporary_access(settings: Settings, actor: Actor, person_id: U
     if not 5 <= minutes <= MAX_TEMPORARY_MINUTES:
         raise Unprocessable("Durée invalide : de 5 minutes à 7 jours.",
                              detail_en="Invalid duration: from 5 minutes to 7 days.",
-                             errors=[{"field": "minutes", "rule": "range", "message": "hors limites"}])
+                             errors=[{"field": "minutes", "rule": "range", "message": "hors limites",
+                                      "message_en": "out of range"}])
     code = new_code()
     row = await TemporaryAccess.insert(TemporaryAccess(
         person=person_id, label=label.strip()[:100],
@@ -297,7 +299,7 @@ async def declare_emergency(settings: Settings, actor: Actor, person_id: UUID, c
         recent = await _recent_declarations(actor.professional_id, now)
         if problem:
             refusal = Unprocessable(problem[0], detail_en=problem[1], errors=[
-                {"field": "reason", "rule": "substance", "message": problem[0]}])
+                {"field": "reason", "rule": "substance", "message": problem[0], "message_en": problem[1]}])
         elif profession != "10":
             refusal = Forbidden("L'accès en urgence est réservé aux médecins.",
                                 detail_en="Emergency access is for physicians only.")

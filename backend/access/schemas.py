@@ -42,9 +42,10 @@ class AccessEventOut(Out):
     actor_label: str
     on_behalf_of: str | None
     action: str
-    purpose: str
+    purpose: str  # as stored: a refusal code, or an emergency's context and reason
     outcome: str
     created_at: datetime
+    reason: str = ""  # the purpose in the request's language (Accept-Language)
 
 
 class OutcomeCounts(Out):

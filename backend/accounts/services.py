@@ -253,12 +253,14 @@ def check_password_strength(password: str, user_inputs: tuple[str, ...] = ()) ->
     if not password.strip():
         raise Unprocessable("Mot de passe vide : il ne peut pas être fait que d'espaces.",
                              detail_en="Empty password: it cannot be only spaces.",
-                             errors=[{"field": "password", "rule": "blank", "message": "vide"}])
+                             errors=[{"field": "password", "rule": "blank", "message": "vide",
+                                      "message_en": "empty"}])
     if len(password) < MIN_PASSWORD:
         raise Unprocessable(
             f"Mot de passe trop court : {MIN_PASSWORD} caractères minimum.",
             detail_en=f"Password too short: at least {MIN_PASSWORD} characters.",
-            errors=[{"field": "password", "rule": "min-length", "message": "trop court"}],
+            errors=[{"field": "password", "rule": "min-length", "message": "trop court",
+                     "message_en": "too short"}],
         )
     if len(password) > 256:
         raise Unprocessable("Mot de passe trop long.", detail_en="Password too long.")
@@ -271,7 +273,8 @@ def check_password_strength(password: str, user_inputs: tuple[str, ...] = ()) ->
             "Mot de passe trop facile à deviner (mot courant, répétition, suite de touches ou donnée "
             "personnelle) : choisissez par exemple une phrase de quatre mots sans lien entre eux.",
             detail_en=f"Password too easy to guess: {hint} Try four unrelated words, for example.",
-            errors=[{"field": "password", "rule": "guessable", "message": "trop facile à deviner"}])
+            errors=[{"field": "password", "rule": "guessable", "message": "trop facile à deviner",
+                     "message_en": "too easy to guess"}])
 
 
 async def set_password(settings: Settings, actor: Actor, password: str) -> dict:

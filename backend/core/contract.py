@@ -47,7 +47,7 @@ from litestar.openapi.spec import (
 )
 from litestar.routes import HTTPRoute
 
-from backend.core.errors import PROBLEM_MEDIA_TYPE, STATUS_TEXT, InvalidRequest
+from backend.core.errors import PROBLEM_MEDIA_TYPE, STATUS_TEXT, InvalidRequest, schema_message_fr
 from backend.core.schemas import Body
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -220,7 +220,8 @@ def strict_date_queries(request: Request) -> None:
             label_en = "date (YYYY-MM-DD)" if kind is date else "ISO 8601 date-time"
             raise InvalidRequest(f"Paramètre {name} invalide : {label} attendue.",
                                  detail_en=f"Invalid {name} parameter: {label_en} expected.",
-                                 errors=[{"field": name, "rule": "format", "message": label_en}]) from None
+                                 errors=[{"field": name, "rule": "format", "message": f"{label} attendue",
+                                          "message_en": f"{label_en} expected"}]) from None
 
 
 def _integral_floats_as_ints(value: Any) -> Any:
@@ -256,9 +257,10 @@ async def strict_json_body(request: Request) -> None:
         message = str(exc)
         where = re.search(r"at `\$\.?([^`]*)`", message)
         field = (where.group(1) if where else "") or "body"
-        message_fr = message
+        message_fr = schema_message_fr(message)
         if "matching regex" in message:  # the pattern itself says nothing to a person
             message, message_fr = f"invalid format for {field}", f"format invalide pour {field}"
         raise InvalidRequest(f"Corps de requête invalide : {message_fr}",
                              detail_en=f"Invalid request body: {message}",
-                             errors=[{"field": field, "rule": "schema", "message": message_fr}]) from None
+                             errors=[{"field": field, "rule": "schema", "message": message_fr,
+                                      "message_en": message}]) from None

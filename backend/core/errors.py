@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from typing import Any
 
@@ -193,7 +194,7 @@ def problem_response(
         "detail": (detail_en or detail) if english else detail,
     }
     if errors:
-        body["errors"] = errors
+        body["errors"] = [_localised(e, english) for e in errors]
     return Response(
         content=body,
         status_code=status,
@@ -202,16 +203,50 @@ def problem_response(
     )
 
 
+def _localised(error: dict[str, str], english: bool) -> dict[str, str]:
+    """One ``errors[]`` entry in the client's language: ``message`` is French, ``message_en``
+    (when the source gave one) English."""
+    shown = {k: v for k, v in error.items() if k != "message_en"}
+    if english and error.get("message_en"):
+        shown["message"] = error["message_en"]
+    return shown
+
+
+# msgspec's validation messages, in French. Anything not listed stays in English in both.
+_SCHEMA_MESSAGES_FR = [
+    (re.compile(r"^Object missing required field `([^`]+)`"), r"champ obligatoire absent : « \1 »"),
+    (re.compile(r"^Object contains unknown field `([^`]+)`"), r"champ inconnu : « \1 »"),
+    (re.compile(r"^Invalid enum value (.+?)(?= - at|$)"), r"valeur non prévue : \1"),
+    (re.compile(r"^Expected `([^`]+)` of length <= (\d+)"), r"longueur au plus \2"),
+    (re.compile(r"^Expected `([^`]+)` of length >= (\d+)"), r"longueur au moins \2"),
+    (re.compile(r"^Expected `([^`]+)` matching regex .*?(?= - at|$)"), r"format invalide"),
+    (re.compile(r"^Expected `([^`]+)` (<=|>=|<|>) (\S+?)(?= - at|$)"), r"nombre attendu \2 \3"),
+    (re.compile(r"^Expected `([^`]+)`, got `([^`]+)`"), r"type attendu : \1 (reçu : \2)"),
+    (re.compile(r"^Invalid RFC3339 encoded datetime"), r"date et heure ISO 8601 invalide"),
+    (re.compile(r"^Invalid ISO 8601 date"), r"date invalide (AAAA-MM-JJ)"),
+    (re.compile(r"^Invalid UUID"), r"identifiant (UUID) invalide"),
+]
+_AT = re.compile(r" - at `\$\.?([^`]*)`$")
+
+
+def schema_message_fr(message: str) -> str:
+    """A validation message in French, keeping where it applies (`` - at `$.field` ``)."""
+    where = _AT.search(message)
+    core = message[: where.start()] if where else message
+    for pattern, replacement in _SCHEMA_MESSAGES_FR:
+        if pattern.search(core):
+            core = pattern.sub(replacement, core, count=1)
+            break
+    return core + (f" (champ « {where.group(1)} »)" if where and where.group(1) else "")
+
+
 def _validation_errors(exc: ValidationException) -> list[dict[str, str]]:
     out = []
     for item in exc.extra or []:
         if isinstance(item, dict):
-            out.append(
-                {
-                    "field": str(item.get("key") or item.get("source") or "body"),
-                    "message": str(item.get("message", "")),
-                }
-            )
+            message = str(item.get("message", ""))
+            out.append({"field": str(item.get("key") or item.get("source") or "body"), "rule": "schema",
+                        "message": schema_message_fr(message), "message_en": message})
     return out
 
 
@@ -256,9 +291,9 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response:
     errors: list[dict[str, str]] = []
     if isinstance(exc, ValidationException):
         errors = _validation_errors(exc)
-        message = "; ".join(e["message"] for e in errors) or str(exc.detail)
-        detail_fr = f"Corps de requête invalide : {message}"
-        detail_en = f"Invalid request body: {message}"
+        detail_fr = "Corps de requête invalide : " + (
+            "; ".join(e["message"] for e in errors) or schema_message_fr(str(exc.detail)))
+        detail_en = "Invalid request body: " + ("; ".join(e["message_en"] for e in errors) or str(exc.detail))
     elif status == 400 and str(exc.detail).startswith("JSON is malformed"):
         message = str(exc.detail).removeprefix("JSON is malformed: ")
         detail_fr = f"Corps de requête invalide : JSON mal formé ({message})."
@@ -315,7 +350,8 @@ def too_deep_handler(request: Request, exc: RecursionError) -> Response:
         problem="invalid-request",
         detail="Corps de requête invalide : JSON trop imbriqué.",
         detail_en="Invalid request body: JSON nested too deeply.",
-        errors=[{"field": "body", "rule": "depth", "message": "JSON trop imbriqué"}],
+        errors=[{"field": "body", "rule": "depth", "message": "JSON trop imbriqué",
+                 "message_en": "JSON nested too deeply"}],
     )
 
 

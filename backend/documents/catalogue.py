@@ -19,6 +19,7 @@ def check_type(type_code: str) -> dict:
         raise Unprocessable(
             f"Type de document inconnu : « {type_code[:40]} ». Utilisez un code du catalogue.",
             detail_en=f"Unknown document type '{type_code[:40]}'. Use a catalogue code.",
-            errors=[{"field": "type_code", "rule": "catalogue", "message": "type inconnu"}],
+            errors=[{"field": "type_code", "rule": "catalogue", "message": "type inconnu",
+                     "message_en": "unknown type"}],
         )
     return TYPES[type_code]

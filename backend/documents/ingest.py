@@ -58,7 +58,8 @@ def check_title(title: str) -> str:
     if not title or len(title) > 200 or not title.isprintable():
         raise Unprocessable("Titre invalide : 1 à 200 caractères imprimables.",
                              detail_en="Invalid title: 1 to 200 printable characters.",
-                             errors=[{"field": "title", "rule": "length", "message": "titre invalide"}])
+                             errors=[{"field": "title", "rule": "length", "message": "titre invalide",
+                                      "message_en": "invalid title"}])
     return title
 
 
@@ -69,7 +70,8 @@ def receipt_key(scope: str, idempotency_key: str | None) -> str | None:
     if len(idempotency_key) > 200 or not idempotency_key.isprintable():
         raise InvalidRequest("En-tête Idempotency-Key invalide.", detail_en="Invalid Idempotency-Key header.",
                              errors=[{"field": "Idempotency-Key", "rule": "format",
-                                      "message": "1 à 200 caractères imprimables"}])
+                                      "message": "1 à 200 caractères imprimables",
+                                      "message_en": "1 to 200 printable characters"}])
     return hashlib.sha256(f"{scope}:{idempotency_key}".encode()).hexdigest()
 
 
@@ -120,7 +122,8 @@ async def ingest(settings: Settings, store: DirectoryBlobStore, repo: DocumentRe
         raise Unprocessable(
             "Nom de fichier refusé : chemin ou caractères de contrôle interdits.",
             detail_en="File name refused: paths and control characters are not allowed.",
-            errors=[{"field": "file", "rule": "filename", "message": "nom de fichier suspect"}])
+            errors=[{"field": "file", "rule": "filename", "message": "nom de fichier suspect",
+                     "message_en": "suspicious file name"}])
     if not repo.may_add(sub.extra.get("supersedes")):
         raise NotFound()
     receipt = receipt_key(sub.receipt_scope, sub.idempotency_key)
@@ -138,7 +141,8 @@ async def ingest(settings: Settings, store: DirectoryBlobStore, repo: DocumentRe
         raise Conflict(
             f"Ce fichier est déjà dans le dossier : « {title} » du {when:%d/%m/%Y}.",
             detail_en=f"This file is already in the record: '{title}' of {when:%Y-%m-%d}.",
-            errors=[{"field": "file", "rule": "duplicate", "message": "document déjà présent"}])
+            errors=[{"field": "file", "rule": "duplicate", "message": "document déjà présent",
+                     "message_en": "document already in the record"}])
     values = {
         "person": repo.policy.person_id, "type_code": sub.type_code, "category": entry["category"],
         "title": sub.title, "care_date": sub.care_date, "author_professional": sub.author_professional,

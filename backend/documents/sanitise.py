@@ -91,7 +91,7 @@ class Sanitised(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _refusal(cls: type[CarnetError], rule: str, fr: str, en: str) -> CarnetError:
-    return cls(fr, detail_en=en, errors=[{"field": "file", "rule": rule, "message": fr}])
+    return cls(fr, detail_en=en, errors=[{"field": "file", "rule": rule, "message": fr, "message_en": en}])
 
 
 def _unsupported() -> CarnetError:

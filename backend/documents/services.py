@@ -106,7 +106,8 @@ def _page_bounds(page: int, page_size: int) -> tuple[int, int]:
         raise Unprocessable(
             f"Pagination invalide : page de 1 à {MAX_PAGE}, taille de 1 à {MAX_PAGE_SIZE}.",
             detail_en=f"Invalid paging: page from 1 to {MAX_PAGE}, size from 1 to {MAX_PAGE_SIZE}.",
-            errors=[{"field": "page", "rule": "range", "message": "hors limites"}])
+            errors=[{"field": "page", "rule": "range", "message": "hors limites",
+                     "message_en": "out of range"}])
     return page, page_size
 
 
@@ -283,7 +284,8 @@ async def identify_patient(actor: Actor, ins: str, traits: dict) -> dict:
                                  actor_label=await display_name(actor), action="patient.identify",
                                  outcome="refused", purpose="identity traits mismatch")
         raise Unprocessable(_NO_MATCH[0], detail_en=_NO_MATCH[1],
-                             errors=[{"field": "ins", "rule": "match", "message": "aucune correspondance"}])
+                             errors=[{"field": "ins", "rule": "match", "message": "aucune correspondance",
+                                      "message_en": "no match"}])
     require_qualified(person)
     return person
 
@@ -299,7 +301,8 @@ def require_qualified(person: dict) -> None:
         raise Unprocessable(
             f"Identité non qualifiée (statut {person['identity_status']}) : l'INS ne peut pas être utilisé.",
             detail_en=f"Identity not qualified (status {person['identity_status']}): the INS cannot be used.",
-            errors=[{"field": "ins", "rule": "qualified", "message": "identité non qualifiée"}])
+            errors=[{"field": "ins", "rule": "qualified", "message": "identité non qualifiée",
+                     "message_en": "identity not qualified"}])
 
 
 async def find_patient(actor: Actor, ins: str, traits: dict) -> dict:

@@ -1,26 +1,19 @@
-"""The card (appli carte Vitale): identity, INS, insurance, beneficiaries, presentation QR."""
+"""The card's data (appli carte Vitale): identity, INS, insurance, beneficiaries, and the stored
+presentation tokens. Who may see or present it is decided above, in ``backend/card``."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from uuid import UUID
 
 import msgspec
 
-from backend.access import history
-from backend.access.rules import delegation_in_force, relation_to
 from backend.core import database
-from backend.core.auth import Actor, utcnow
-from backend.core.errors import InvalidToken, NotFound
-from backend.core.names import display_name
-from backend.core.qr import svg_qr
+from backend.core.auth import utcnow
+from backend.core.errors import NotFound
 from backend.core.settings import Settings
-from backend.core.tokens import TokenSigner
 from backend.identity.identifiers import build_ins, mask_nir
 from backend.identity.tables import Presentation
-from backend.professionals import directory
-
-PRESENTATION = "carnet-card-presentation"
 
 
 def _active(start: date | None, end: date | None, today: date) -> bool:
@@ -90,7 +83,7 @@ _CARD_SQL = {
 }
 
 
-async def _person(person_id: UUID) -> dict:
+async def person_card(person_id: UUID) -> dict:
     """The person's card fields, with ``beneficiaries`` (children, by birth date)."""
     rows = await database.fetch(_CARD_SQL[database.dialect()], person_id)
     if not rows:
@@ -100,84 +93,17 @@ async def _person(person_id: UUID) -> dict:
     return row
 
 
-async def get_card(settings: Settings, actor: Actor, person_id: UUID) -> dict:
-    """The card of a profile the actor may see (self, child, or delegated card)."""
-    relation = await relation_to(actor, person_id, scope="present_card")
-    person = await _person(person_id)
-    beneficiaries = person["beneficiaries"] if relation.kind != "delegate" else []
-    if not relation.is_self:
-        await history.record(
-            person_id, actor_kind=relation.kind, actor_id=actor.person_id,
-            actor_label=await display_name(actor), action="card.read",
-        )
-    return {**card_view(settings, person, beneficiaries), "relation": relation.kind}
+async def store_presentation(jti: str, person_id: UUID, presenter_account: UUID | None,
+                             delegation_id: UUID | None, expires_at: datetime) -> None:
+    await Presentation.insert(Presentation(jti=jti, person=person_id, presenter_account=presenter_account,
+                                           delegation=delegation_id, expires_at=expires_at))
 
 
-def signer(settings: Settings) -> TokenSigner:
-    return TokenSigner(settings.secrets.token_signing_key, settings.public_url)
+async def find_presentation(jti: str) -> dict | None:
+    """The stored presentation of a token (person, delegation, used_at), or ``None``."""
+    return await Presentation.select().where(Presentation.jti == jti).first()
 
 
-async def present(settings: Settings, actor: Actor, person_id: UUID) -> dict:
-    """Issue a short-lived, single-use presentation token and its QR code."""
-    relation = await relation_to(actor, person_id, scope="present_card")
-    await _person(person_id)
-    token, jti, exp = signer(settings).issue(
-        PRESENTATION, str(person_id), settings.presentation_seconds
-    )
-    await Presentation.insert(
-        Presentation(
-            jti=jti,
-            person=person_id,
-            presenter_account=actor.account_id,
-            delegation=relation.delegation_id,
-            expires_at=datetime.fromtimestamp(exp, UTC),
-        )
-    )
-    if relation.kind == "delegate":
-        await history.record(
-            person_id, actor_kind="delegate", actor_id=actor.person_id,
-            actor_label=await display_name(actor), action="card.present",
-        )
-    return {"token": token, "qr": svg_qr(token), "expires_at": datetime.fromtimestamp(exp, UTC)}
-
-
-async def verify_presentation(settings: Settings, actor: Actor, token: str) -> dict:
-    """A professional checks a presented token: identity traits, INS and rights.
-
-    Refused with a clear reason when forged, expired, replayed, or when the
-    delegation it was issued under has been revoked since.
-    """
-    pro_label = await directory.label(actor.professional_id)
-    claims = signer(settings).verify(token, PRESENTATION)
-    refusal: tuple[str, str] | None = None
-    async with database.transaction():
-        row = await Presentation.select().where(Presentation.jti == claims["jti"]).first()
-        if row is None:
-            raise InvalidToken("Jeton inconnu.", detail_en="Unknown token.")
-        person_id = row["person"]
-        if row["used_at"] is not None:
-            refusal = ("Jeton déjà utilisé : demandez au patient d'en afficher un nouveau.",
-                       "Token already used: ask the patient to show a new one.")
-        elif row["delegation"] is not None and not await delegation_in_force(row["delegation"]):
-            refusal = ("Délégation révoquée ou expirée : ce jeton n'est plus valable.",
-                       "Delegation revoked or expired: this token is no longer valid.")
-        else:
-            await Presentation.update(
-                {Presentation.used_at: utcnow(), Presentation.used_by: actor.professional_id}
-            ).where(Presentation.id == row["id"])
-        await history.record(
-            person_id, actor_kind="pro", actor_id=actor.professional_id, actor_label=pro_label,
-            action="card.verify", outcome="refused" if refusal else "allowed",
-            purpose=refusal[1] if refusal else "",
-        )
-    if refusal:
-        raise InvalidToken(refusal[0], detail_en=refusal[1])
-    person = await _person(person_id)
-    view = card_view(settings, person, [])
-    return {
-        "identity": view["identity"],
-        "ins": view["ins"],
-        "amo": view["amo"],
-        "amc": view["amc"],
-        "presented_by_delegate": row["delegation"] is not None,
-    }
+async def mark_presentation_used(presentation_id: UUID, professional_id: UUID) -> None:
+    await Presentation.update({Presentation.used_at: utcnow(), Presentation.used_by: professional_id}).where(
+        Presentation.id == presentation_id)

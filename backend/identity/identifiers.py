@@ -12,7 +12,8 @@ IDENTITY_STATUSES = ("PROV", "RECUP", "VALI", "QUAL")
 
 
 def _field_error(field: str, rule: str, fr: str, en: str) -> InvalidIdentifier:
-    return InvalidIdentifier(fr, detail_en=en, errors=[{"field": field, "rule": rule, "message": fr}])
+    return InvalidIdentifier(fr, detail_en=en, errors=[{"field": field, "rule": rule, "message": fr,
+                                                        "message_en": en}])
 
 
 def nir_key(first13: str) -> int:

@@ -27,7 +27,8 @@ def luhn_check_digit(body: str) -> str:
 
 
 def _error(field: str, rule: str, fr: str, en: str) -> InvalidIdentifier:
-    return InvalidIdentifier(fr, detail_en=en, errors=[{"field": field, "rule": rule, "message": fr}])
+    return InvalidIdentifier(fr, detail_en=en, errors=[{"field": field, "rule": rule, "message": fr,
+                                                        "message_en": en}])
 
 
 def validate_rpps(value: str, field: str = "rpps") -> str:

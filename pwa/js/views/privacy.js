@@ -327,7 +327,7 @@ function historyItem(e) {
         t("history.by", { name: e.actor_label }),
         e.actor_kind ? ` (${tOr(`actor.${e.actor_kind}`, e.actor_kind)})` : ""),
       e.on_behalf_of ? h("p", { class: "muted" }, t("history.on_behalf_of", { name: e.on_behalf_of })) : null,
-      e.purpose ? h("p", { class: "muted" }, t("history.reason", { reason: e.purpose })) : null));
+      e.reason ? h("p", { class: "muted" }, t("history.reason", { reason: e.reason })) : null));
 }
 
 function historySection(profile, initial) {

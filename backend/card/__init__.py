@@ -1,0 +1,1 @@
+"""The card slice: the appli carte Vitale card seen, presented and checked."""
