@@ -109,3 +109,66 @@ def test_every_stored_refusal_code_has_words(source, pattern):
     assert codes, f"no refusal code found in {source}: the pattern is stale"
     missing = [c for c in codes if c not in history.REASONS]
     assert not missing, f"{source}: codes without French and English words: {missing}"
+
+
+def test_an_emergency_context_is_shown_in_each_language_and_the_written_words_as_written(world):
+    from tests.test_emergency import GOOD, declare
+
+    pid = world.patient.person_id
+    body = {"context": "unconscious_patient", "reason": GOOD["reason"]}
+    assert declare(world.pros["stranger"], pid, body).status_code == 201
+    url = f"/api/profiles/{pid}/access-history?action=emergency.declare&limit=1"
+    [fr] = world.patient.api.get(url).json()["items"]
+    [en] = world.patient.api.get(url, headers=EN).json()["items"]
+    assert fr["purpose"] == en["purpose"] == f"patient hors d'état de consentir — {GOOD['reason']}"
+    assert fr["reason"] == fr["purpose"]
+    assert en["reason"] == f"patient unable to consent — {GOOD['reason']}"
+
+
+def test_the_operator_is_named_in_the_reader_language():
+    event = {"actor_kind": "operator", "actor_label": "Opérateur Carnet", "purpose": "blocked"}
+    assert history.localise(event, english=True) == {
+        **event, "actor_label": "Carnet operator", "reason": "the patient blocked this professional"}
+    assert history.localise(event, english=False)["actor_label"] == "Opérateur Carnet"
+    # A person who happens to bear the same words is never renamed.
+    person = {**event, "actor_kind": "pro"}
+    assert history.localise(person, english=True)["actor_label"] == "Opérateur Carnet"
+
+
+def test_the_exported_access_history_gives_reasons_in_the_reader_language(demo_apis, run):
+    import io
+    import json
+    import zipfile
+
+    camille, pharmacist = demo_apis["camille"], demo_apis["pharmacist"]
+    camille_id = _camille_id(run)
+    token = camille.post(f"/api/profiles/{camille_id}/presentations").json()["token"]
+    for _ in range(2):
+        pharmacist.post("/api/pro/presentations/verify", json={"token": token})
+
+    def refused(headers):
+        r = camille.get(f"/api/profiles/{camille_id}/export", headers=headers)
+        assert r.status_code == 200, r.text
+        events = json.loads(zipfile.ZipFile(io.BytesIO(r.content)).read("access-history.json"))
+        return [e for e in events if e["outcome"] == "refused" and e["action"] == "card.verify"]
+
+    [fr], [en] = refused({}), refused(EN)
+    assert fr["purpose"] == en["purpose"] == "token-used"
+    assert fr["reason"] == "QR code déjà utilisé" and en["reason"] == "QR code already used"
+
+
+def test_a_closure_without_its_confirmation_says_what_to_type_in_each_language(make_api, run, settings):
+    from tests.factories import activated_citizen
+
+    citizen = activated_citizen(make_api, run, settings)
+    fr, en = _both(lambda h: citizen.api.post(f"/api/profiles/{citizen.person_id}/close", headers=h,
+                                              json={"confirmation": "oui"}))
+    assert fr["errors"] == [{"field": "confirmation", "rule": "equals", "message": "saisir « FERMER »"}]
+    assert en["errors"] == [{"field": "confirmation", "rule": "equals", "message": "type 'FERMER'"}]
+
+
+def test_a_request_from_another_site_is_refused_in_the_first_language_the_client_names(api):
+    r = api.post("/api/auth/login", json={"identifier": demo.CAMILLE, "password": "x"},
+                 headers={"origin": "https://evil.example", "accept-language": "de-DE, en;q=0.8, fr;q=0.5"})
+    assert r.status_code == 403 and r.headers["content-language"] == "en"
+    assert r.json()["title"] == "Forbidden"

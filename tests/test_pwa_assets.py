@@ -89,3 +89,19 @@ def test_a_changed_file_gets_a_new_version(tmp_path, monkeypatch, settings):
         # The old version's URL is no longer immutable: it may not name these bytes.
         old = client.get(f"/js/views/home.js?v={before}")
         assert old.headers["cache-control"] == "no-cache"
+
+
+def test_every_text_of_the_app_exists_in_french_and_english():
+    source = (app_module.PWA_DIR / "js" / "i18n.js").read_text()
+    fr_block, en_block = source.split("\n  en: {\n", 1)
+    key = re.compile(r'^    "([^"]+)":', re.MULTILINE)
+    fr, en = set(key.findall(fr_block)), set(key.findall(en_block))
+    assert len(fr) > 300
+    assert fr - en == set() and en - fr == set()
+    # Every key a screen asks for with t("...") is defined.
+    used = set()
+    for path in (app_module.PWA_DIR / "js").rglob("*.js"):
+        if path.name == "i18n.js":  # its comment shows t("key")
+            continue
+        used |= set(re.findall(r'\bt\("([a-z0-9_.]+)"', path.read_text()))
+    assert used - fr == set()

@@ -116,8 +116,7 @@ class DelegationController(Controller):
         page = await history.page(profile_id, viewer=relation.kind, limit=limit, before=before,
                                   actor_kind=actor_kind, outcome=outcome, action=action or None, since=since)
         english = prefers_english(request)
-        for item in page["items"]:
-            item["reason"] = history.reason_text(item["purpose"], english)
+        page["items"] = [history.localise(item, english) for item in page["items"]]
         return msgspec.convert(page, AccessHistoryPage)
 
 

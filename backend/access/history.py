@@ -49,12 +49,45 @@ _OLDER_REASONS = {
 }
 
 
+# An emergency's coded context, stored in French before the physician's own words
+# (``"urgence vitale — ..."``); the context is shown in the reader's language, the words as written.
+EMERGENCY_CONTEXTS: dict[str, tuple[str, str]] = {
+    "samu_regulation": ("régulation du SAMU", "emergency medical dispatch"),
+    "unconscious_patient": ("patient hors d'état de consentir", "patient unable to consent"),
+    "vital_emergency": ("urgence vitale", "life-threatening emergency"),
+}
+_CONTEXT_SEPARATOR = " — "
+# Labels of actors that are not people, stored in French.
+ACTOR_LABELS: dict[str, tuple[str, str]] = {"operator": ("Opérateur Carnet", "Carnet operator")}
+
+
 def reason_text(purpose: str, english: bool) -> str:
-    """An event's purpose as the citizen reads it: a refusal code in words, anything else as written."""
+    """An event's purpose as the citizen reads it: a refusal code in words, an emergency's context
+    in the reader's language, anything else as written."""
     words = REASONS.get(_OLDER_REASONS.get(purpose, purpose))
-    if words is None:
-        return purpose
+    if words is not None:
+        return words[1] if english else words[0]
+    context, separator, written = purpose.partition(_CONTEXT_SEPARATOR)
+    if english and separator:
+        for fr, en in EMERGENCY_CONTEXTS.values():
+            if context == fr:
+                return f"{en}{separator}{written}"
+    return purpose
+
+
+def actor_label_text(actor_kind: str, label: str, english: bool) -> str:
+    """An actor's label as the citizen reads it: a person's name as it is, the operator in words."""
+    words = ACTOR_LABELS.get(actor_kind)
+    if words is None or label != words[0]:
+        return label
     return words[1] if english else words[0]
+
+
+def localise(event: dict, english: bool) -> dict:
+    """An event as read back (``history``, ``iter_events``) with its ``reason`` in the reader's
+    language and the operator named in it; ``purpose`` stays as stored."""
+    return {**event, "reason": reason_text(event["purpose"] or "", english),
+            "actor_label": actor_label_text(event["actor_kind"], event["actor_label"], english)}
 
 
 ACTOR_WORDS = {

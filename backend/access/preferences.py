@@ -208,11 +208,7 @@ async def redeem_temporary_access(settings: Settings, actor: Actor, code: str, l
 # --- emergency ---------------------------------------------------------------------
 
 
-EMERGENCY_CONTEXTS = {
-    "samu_regulation": ("régulation du SAMU", "emergency medical dispatch"),
-    "unconscious_patient": ("patient hors d'état de consentir", "patient unable to consent"),
-    "vital_emergency": ("urgence vitale", "life-threatening emergency"),
-}
+EMERGENCY_CONTEXTS = history.EMERGENCY_CONTEXTS
 MAX_EMERGENCIES = 3  # per professional, rolling 24 hours, all patients together
 EMERGENCY_WINDOW = timedelta(hours=24)
 MIN_REASON_CHARS = 20

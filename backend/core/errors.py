@@ -164,7 +164,11 @@ class UnsupportedMediaType(CarnetError):
 
 def prefers_english(request: Request) -> bool:
     """True when the client asks for English before French."""
-    accept = request.headers.get("accept-language", "")
+    return english_first(request.headers.get("accept-language", ""))
+
+
+def english_first(accept: str) -> bool:
+    """True when an ``Accept-Language`` value names English before French (French otherwise)."""
     for part in accept.split(","):
         lang = part.split(";")[0].strip().lower()
         if lang.startswith("fr"):

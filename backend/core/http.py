@@ -8,6 +8,8 @@ import time
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from backend.core.errors import english_first
+
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "font-src 'self'; connect-src 'self'; manifest-src 'self'; worker-src 'self'; "
@@ -97,7 +99,7 @@ def same_origin_writes(origin: str):
 
 
 async def _refuse(scope: Scope, send: Send, seen: str) -> None:
-    english = (_header(scope, b"accept-language") or "").lower().startswith("en")
+    english = english_first(_header(scope, b"accept-language") or "")
     title, detail = _REFUSAL["en" if english else "fr"]
     body = json.dumps({"type": "https://carnet.example/problems/forbidden", "title": title, "status": 403,
                        "detail": detail.format(origin=seen[:100])}, ensure_ascii=False).encode()

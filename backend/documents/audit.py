@@ -37,7 +37,7 @@ async def who(actor: Actor, policy: DocumentPolicy) -> Who:
     return Who(policy.kind, str(actor.person_id), label, on_behalf)
 
 
-OPERATOR = Who("operator", "operator", "Opérateur Carnet")
+OPERATOR = Who("operator", "operator", history.ACTOR_LABELS["operator"][0])  # shown in the reader's language
 
 
 async def record(who: Who, person_id: UUID, action: str, resource: str = "", *, outcome: str = "allowed",

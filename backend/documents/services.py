@@ -129,7 +129,9 @@ async def list_documents(
     if sort not in SORTS:
         raise InvalidRequest(f"Tri inconnu : {sort[:20]} (possibles : {', '.join(SORTS)}).",
                              detail_en=f"Unknown sort: {sort[:20]} (allowed: {', '.join(SORTS)}).",
-                             errors=[{"field": "sort", "rule": "enum", "message": ", ".join(SORTS)}])
+                             errors=[{"field": "sort", "rule": "enum",
+                                      "message": f"possibles : {', '.join(SORTS)}",
+                                      "message_en": f"allowed: {', '.join(SORTS)}"}])
     page, page_size = _page_bounds(page, page_size)
     repo, who = await open_record(actor, person_id, "documents.list")
     filters = Filters(category, type_code, author, date_from, date_to, q)

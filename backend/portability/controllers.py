@@ -7,11 +7,11 @@ from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 
 from backend.core.auth import Actor, provide_actor, provide_fresh_actor
-from backend.core.errors import Unprocessable
+from backend.core.errors import Unprocessable, prefers_english
 from backend.core.schemas import Body, Out
 from backend.core.settings import Settings
 from backend.portability import services
@@ -41,9 +41,10 @@ class PortabilityController(Controller):
     dependencies = {"actor": Provide(provide_actor)}
 
     @get("/export", operation_id="exportAll", media_type="application/zip")
-    async def export(self, profile_id: UUID, actor: Actor, settings: Settings) -> Response[bytes]:
+    async def export(self, request: Request, profile_id: UUID, actor: Actor,
+                     settings: Settings) -> Response[bytes]:
         """Download all my data: documents, metadata, profile, delegations, access history."""
-        data = await services.export_zip(settings, actor, profile_id)
+        data = await services.export_zip(settings, actor, profile_id, english=prefers_english(request))
         return Response(data, media_type="application/zip", headers={
             "Content-Disposition": 'attachment; filename="carnet-export.zip"'})
 

@@ -56,13 +56,14 @@ async def owner(actor: Actor, person_id: UUID) -> Relation:
     return relation
 
 
-async def export_zip(settings: Settings, actor: Actor, person_id: UUID) -> bytes:
+async def export_zip(settings: Settings, actor: Actor, person_id: UUID, *, english: bool = False) -> bytes:
     """A ZIP of every document the actor may see (as stored, hash-checked), its metadata, the
     profile, delegations, preferences and the access history, described by ``manifest.json``.
 
     The documents come through the actor's repository, so a parent's export of a
     minor leaves out the minor's secret, and nobody exports a document not yet
-    announced to the patient. The export itself is recorded in the access history.
+    announced to the patient. The export itself is recorded in the access history; each event
+    keeps its stored ``purpose`` and carries its ``reason`` in the reader's language (``english``).
     """
     relation = await owner(actor, person_id)
     repo, who = await open_record(actor, person_id, "record.export")
@@ -76,7 +77,8 @@ async def export_zip(settings: Settings, actor: Actor, person_id: UUID) -> bytes
         path = f"documents/{row['id']}-{row['filename']}"
         files[path] = await store.get(row["blob_id"], stored)
         entries.append({**public(row), "path": path, "status": row["status"]})
-    events = [event async for event in history.iter_events(person_id, viewer=relation.kind)]
+    events = [history.localise(event, english)
+              async for event in history.iter_events(person_id, viewer=relation.kind)]
     given = await delegations.export_rows(person_id)
     chosen = await preferences.export_rows(person_id)
     sections = {
@@ -119,7 +121,9 @@ async def close_space(actor: Actor, person_id: UUID, confirmation: str) -> dict:
     if confirmation.strip().upper() != CONFIRMATION:
         raise Unprocessable(f"Confirmez en saisissant « {CONFIRMATION} ».",
                              detail_en=f"Confirm by typing '{CONFIRMATION}'.",
-                             errors=[{"field": "confirmation", "rule": "equals", "message": CONFIRMATION}])
+                             errors=[{"field": "confirmation", "rule": "equals",
+                                      "message": f"saisir « {CONFIRMATION} »",
+                                      "message_en": f"type '{CONFIRMATION}'"}])
     now = utcnow()
     async with database.transaction():
         await people.close(person_id, now)

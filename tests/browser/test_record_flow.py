@@ -64,7 +64,11 @@ def test_photo_masked_code_redeemed_by_pharmacist_and_history(browser, server, c
     # A temporary access code for the pharmacy.
     page.get_by_role("link", name="Accès", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Accès & confidentialité")
-    assert_accessible(page, "access and privacy")
+    assert_accessible(page, "access and privacy hub")
+    page.get_by_role("link", name="Accès temporaire").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Donner un accès temporaire à un professionnel")
+    expect(page.get_by_role("heading", level=1)).to_be_focused()
+    assert_accessible(page, "temporary access")
     page.fill("#temporary-label", "Pharmacie du centre")
     page.select_option("#temporary-duration", "60")
     page.get_by_role("button", name="Créer un code d'accès").click()
@@ -96,9 +100,16 @@ def test_photo_masked_code_redeemed_by_pharmacist_and_history(browser, server, c
     finally:
         pro_context.close()
 
-    # Back to Camille: the access history names the pharmacist.
+    # Back to Camille: the code is used, and the access history names the pharmacist.
     page.reload()
+    expect(page.locator("#temporary-list")).to_contain_text("Utilisé")
+    page.get_by_role("link", name="Retour à Accès & confidentialité").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Accès & confidentialité")
+    expect(page.get_by_role("heading", level=1)).to_be_focused()
+    expect(page.locator("#privacy-hub")).to_contain_text("1 code(s) en cours")
+    page.get_by_role("link", name="Historique des accès").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Historique des accès — Camille INVENTÉE")
+    assert_accessible(page, "access history")
     history = page.locator("#history-list")
     expect(history).to_contain_text("Bruno OFFICINE")
     expect(history).to_contain_text("Code d'accès utilisé")
@@ -110,4 +121,3 @@ def test_photo_masked_code_redeemed_by_pharmacist_and_history(browser, server, c
     page.get_by_role("button", name="Filtrer l'historique").click()
     expect(history).to_contain_text("Bruno OFFICINE")
     expect(page.locator("#history-count")).to_have_text(re.compile(r"\d+ sur \d+ affichés — \d+ autorisés"))
-    expect(page.locator("#temporary-list")).to_contain_text("Utilisé")

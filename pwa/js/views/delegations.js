@@ -1,5 +1,5 @@
 // #/delegations: entrust the card (and, if chosen, the documents) to a
-// trusted person, and accept an invitation. The access history is on #/privacy.
+// trusted person, and accept an invitation. The access history is on #/privacy/history.
 
 import { api } from "../api.js";
 import {
@@ -231,5 +231,5 @@ export async function render(ctx) {
     self ? createSection(ctx, self, reload) : null,
     self ? h("section", { class: "section panel", "aria-labelledby": "delegations-title" }, listTitle, listBox) : null,
     acceptSection(ctx),
-    h("p", {}, h("a", { href: "#/privacy", class: "link-arrow" }, t("deleg.history_link"))));
+    h("p", {}, h("a", { href: "#/privacy/history", class: "link-arrow" }, t("deleg.history_link"))));
 }

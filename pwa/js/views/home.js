@@ -37,7 +37,7 @@ async function noticesSection(profile) {
             h("p", {}, en ? n.text_en : n.text_fr),
             h("p", { class: "muted" }, h("time", { datetime: n.created_at }, formatDateTime(n.created_at)))))))
       : h("p", { class: "muted" }, t("home.notices.empty")),
-    notices.length ? h("p", {}, h("a", { href: "#/privacy", class: "link-arrow" }, t("home.notices.history"))) : null);
+    notices.length ? h("p", {}, h("a", { href: "#/privacy/history", class: "link-arrow" }, t("home.notices.history"))) : null);
 }
 
 export async function render(ctx) {

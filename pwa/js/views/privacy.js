@@ -1,4 +1,5 @@
-// #/privacy: "Accès & confidentialité" of one's own profile or a child's:
+// #/privacy: "Accès & confidentialité" of one's own profile or a child's, a hub
+// linking to one sub-screen per subject (#/privacy/<name>, see SCREENS):
 // temporary access codes for a professional, the care team and blocked
 // professionals, emergency access and research use, the access history with
 // filters, and the data export and closing of the space.
@@ -16,9 +17,13 @@ const TEMP_TONES = { pending: "warning", used: "success", expired: "neutral", re
 const ACTOR_KINDS = ["pro", "emergency", "delegate", "parent", "operator"];
 const OUTCOMES = ["allowed", "refused"];
 
+/** A sub-screen: its h1, the way back to the hub, and its panel. */
 function section(id, title, ...content) {
-  return h("section", { class: "section panel", "aria-labelledby": id },
-    h("h2", { id, tabindex: "-1" }, title), ...content);
+  return [
+    h("p", {}, h("a", { href: "#/privacy", class: "link-back" }, t("privacy.back"))),
+    h("h1", { id, tabindex: "-1", class: "view-title" }, title),
+    h("section", { class: "section panel privacy-panel", "aria-labelledby": id }, ...content),
+  ];
 }
 
 // --- temporary access -----------------------------------------------------------
@@ -40,7 +45,7 @@ function temporarySection(ctx, profile, initial) {
     selectField({ id: "temporary-duration", label: t("temp.duration"), control: duration,
       hint: t("temp.duration.hint") }),
     submit);
-  const listTitle = h("h3", { id: "temporary-list-title", tabindex: "-1" }, t("temp.list.title"));
+  const listTitle = h("h2", { id: "temporary-list-title", tabindex: "-1" }, t("temp.list.title"));
   const listBox = h("div", { id: "temporary-list" });
   // The code is shown once and only kept in the page: gone when leaving it.
   ctx.onLeave(() => result.replaceChildren());
@@ -90,14 +95,14 @@ function temporarySection(ctx, profile, initial) {
         });
         form.reset();
         result.replaceChildren(h("div", { class: "notice notice-success temporary-code" },
-          h("h3", { id: "temporary-code-title", tabindex: "-1" }, t("temp.code.title")),
+          h("h2", { id: "temporary-code-title", tabindex: "-1" }, t("temp.code.title")),
           h("p", { class: "invitation-code", id: "temporary-code-value" }, out.code),
           out.qr ? h("div", { class: "qr-box" },
             h("img", { src: out.qr, alt: t("temp.qr.alt"), class: "qr", width: "220", height: "220" })) : null,
           h("p", {}, t("temp.code.intro", { date: formatDateTime(out.expires_at) }))));
         ctx.flash(t("temp.code.created"));
         await reload();
-        result.querySelector("h3").focus();
+        result.querySelector("h2").focus();
       } catch (err) {
         const first = showError(alert, err, form, { label: "temporary-label", minutes: "temporary-duration" });
         (first || label).focus();
@@ -120,9 +125,9 @@ function rppsField(id) {
 }
 
 function careSection(ctx, profile, initial) {
-  const teamTitle = h("h3", { id: "care-team-title", tabindex: "-1" }, t("care.team.title"));
+  const teamTitle = h("h2", { id: "care-team-title", tabindex: "-1" }, t("care.team.title"));
   const teamBox = h("div", { id: "care-team-list" });
-  const blockedTitle = h("h3", { id: "blocked-title", tabindex: "-1" }, t("care.blocked.title"));
+  const blockedTitle = h("h2", { id: "blocked-title", tabindex: "-1" }, t("care.blocked.title"));
   const blockedBox = h("div", { id: "blocked-list" });
   const base = `/api/profiles/${profile.id}`;
 
@@ -238,12 +243,12 @@ function careSection(ctx, profile, initial) {
   return section("care-title", t("care.title"),
     h("p", { class: "muted" }, t("care.intro")),
     teamTitle, teamBox,
-    h("h3", { id: "care-add-title" }, t("care.add.title")),
+    h("h2", { id: "care-add-title" }, t("care.add.title")),
     addForm,
     blockedTitle,
     h("p", { class: "muted" }, t("care.blocked.intro")),
     blockedBox,
-    h("h3", { id: "block-add-title" }, t("care.block.title")),
+    h("h2", { id: "block-add-title" }, t("care.block.title")),
     blockForm);
 }
 
@@ -310,7 +315,7 @@ function settingsSection(ctx, profile, privacy, choices) {
 
   return section("settings-title", t("settings.title"),
     form,
-    h("h3", { id: "research-history-title" }, t("settings.research.history")),
+    h("h2", { id: "research-history-title" }, t("settings.research.history")),
     historyBox);
 }
 
@@ -456,35 +461,47 @@ function dataSection(ctx, profile, closure) {
     });
     content.push(
       h("div", { class: "danger-zone" },
-        h("h3", { id: "close-title" }, t("data.close.title")),
+        h("h2", { id: "close-title" }, t("data.close.title")),
         h("p", {}, getLang() === "en" ? closure.retention_en : closure.retention),
         form));
   }
   return section("data-title", t("data.title"), ...content);
 }
 
-/** "On this page": links that move focus to each section's heading. */
-function contents() {
-  const entries = [
-    ["temporary-title", "privacy.toc.temporary"],
-    ["care-title", "privacy.toc.care"],
-    ["settings-title", "privacy.toc.settings"],
-    ["history-title", "privacy.toc.history"],
-    ["data-title", "privacy.toc.data"],
-  ];
-  return h("nav", { class: "toc", "aria-labelledby": "toc-title" },
-    h("h2", { id: "toc-title", class: "toc-title" }, t("privacy.toc")),
-    h("ul", {}, ...entries.map(([id, key]) => h("li", {},
-      h("a", {
-        href: `#${id}`,
-        onclick: (event) => {
-          // In-page link: the hash stays the route's.
-          event.preventDefault();
-          const target = document.getElementById(id);
-          target?.focus({ preventScroll: true });
-          target?.scrollIntoView({ block: "start" });
-        },
-      }, t(key))))));
+// The sub-screens of "Accès & confidentialité", in the hub's order: what each one loads and builds.
+const SCREENS = {
+  temporary: {
+    load: (base) => [api.get(`${base}/temporary-access`)],
+    build: (ctx, profile, [temporary]) => temporarySection(ctx, profile, temporary),
+  },
+  care: {
+    load: (base) => [api.get(`${base}/care-team`)],
+    build: (ctx, profile, [care]) => careSection(ctx, profile, care),
+  },
+  settings: {
+    load: (base) => [api.get(`${base}/privacy`), api.get(`${base}/research-choices`)],
+    build: (ctx, profile, [privacy, choices]) => settingsSection(ctx, profile, privacy, choices),
+  },
+  history: {
+    load: (base) => [api.get(`${base}/access-history`)],
+    build: (ctx, profile, [events]) => historySection(profile, events),
+  },
+  data: {
+    load: (base, isSelf) => [isSelf ? api.get(`${base}/closure`) : Promise.resolve(null)],
+    build: (ctx, profile, [closure]) => dataSection(ctx, profile, closure),
+  },
+};
+
+/** The hub: one link per sub-screen, with what it is for (and the live codes). */
+function hub(profile, temporary) {
+  const live = temporary.filter((a) => ["pending", "used"].includes(a.state)).length;
+  const status = { temporary: live ? t("privacy.hub.temporary.live", { count: live }) : null };
+  return h("ul", { class: "hub-list", id: "privacy-hub" }, ...Object.keys(SCREENS).map((name) =>
+    h("li", {},
+      h("a", { href: `#/privacy/${name}`, class: "hub-link", "aria-describedby": `hub-${name}-hint` },
+        h("span", { class: "hub-title" }, t(`privacy.hub.${name}`))),
+      h("p", { id: `hub-${name}-hint`, class: "muted hub-hint" },
+        t(`privacy.hub.${name}.hint`), status[name] ? ` — ${status[name]}` : ""))));
 }
 
 export async function render(ctx) {
@@ -495,27 +512,19 @@ export async function render(ctx) {
   if (!profile) return h("div", { class: "view" }, heading(t("privacy.title")));
   const base = `/api/profiles/${profile.id}`;
   const isSelf = profile.relation === "self";
+  const screen = SCREENS[ctx.params[0]];
+  if (screen) {
+    const data = await Promise.all(screen.load(base, isSelf));
+    return h("div", { class: "view" }, screen.build(ctx, profile, data));
+  }
 
-  const [privacy, choices, care, temporary, events, closure] = await Promise.all([
-    api.get(`${base}/privacy`),
-    api.get(`${base}/research-choices`),
-    api.get(`${base}/care-team`),
-    api.get(`${base}/temporary-access`),
-    api.get(`${base}/access-history`),
-    isSelf ? api.get(`${base}/closure`) : Promise.resolve(null),
-  ]);
-
+  const temporary = await api.get(`${base}/temporary-access`);
   return h("div", { class: "view" },
     heading(isSelf ? t("privacy.title") : t("privacy.title.other", { name: profileName(profile) })),
     h("p", { class: "lead" }, t("privacy.intro")),
     shown && shown.relation === "delegate"
       ? h("div", { class: "notice notice-info" }, h("p", {}, t("privacy.delegate_notice", { name: profileName(shown) })))
       : null,
-    h("p", {}, h("a", { href: "#/delegations", class: "link-arrow" }, t("privacy.delegations_link"))),
-    contents(),
-    temporarySection(ctx, profile, temporary),
-    careSection(ctx, profile, care),
-    settingsSection(ctx, profile, privacy, choices),
-    historySection(profile, events),
-    dataSection(ctx, profile, closure));
+    hub(profile, temporary),
+    h("p", {}, h("a", { href: "#/delegations", class: "link-arrow" }, t("privacy.delegations_link"))));
 }
