@@ -117,6 +117,11 @@ def test_wrong_and_replayed_totp_are_refused(make_api, run, settings):
     r = replay.post("/api/auth/login/totp", json={"code": code})
     assert r.status_code == 401
     assert r.headers["content-type"].startswith(PROBLEM)
+    # The password was accepted: the refusal names the code, not "identifier, password or code".
+    assert r.json()["detail"].startswith("Code incorrect ou déjà utilisé")
+    assert r.json()["errors"] == [{"field": "code", "rule": "totp", "message": "code incorrect"}]
+    wrong_password = make_api().post("/api/auth/login", json={"identifier": citizen.nir, "password": "x" * 12})
+    assert wrong_password.json()["detail"] == "Identifiant, mot de passe ou code incorrect."
 
 
 def test_malformed_totp_is_a_validation_error(make_api, run, settings):

@@ -55,6 +55,11 @@ _GENERIC_LOGIN = (
     "Identifiant, mot de passe ou code incorrect.",
     "Wrong identifier, password or code.",
 )
+_WRONG_TOTP = (
+    "Code incorrect ou déjà utilisé : saisissez le code affiché maintenant par votre application "
+    "d'authentification.",
+    "Wrong or already used code: enter the code your authenticator app shows now.",
+)
 _GENERIC_ACTIVATION = (
     "NIR, code d'activation ou date de naissance incorrects.",
     "Wrong NIR, activation code or date of birth.",
@@ -372,7 +377,10 @@ async def totp_login(settings: Settings, actor: Actor, code: str, device: str, *
     attempt = await throttle.attempt(
         *throttle.login_keys(settings, account["login_key"], account["id"], client, known_device))
     if not await _check_totp(settings, account, code):
-        raise InvalidCredentials(_GENERIC_LOGIN[0], detail_en=_GENERIC_LOGIN[1])
+        # The password was accepted already: saying which part is wrong tells nothing new.
+        raise InvalidCredentials(_WRONG_TOTP[0], detail_en=_WRONG_TOTP[1],
+                                 errors=[{"field": "code", "rule": "totp", "message": "code incorrect",
+                                          "message_en": "wrong code"}])
     await attempt.succeeded()
     return await promote(settings, actor, device)
 
