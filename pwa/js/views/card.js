@@ -55,14 +55,17 @@ function insSection(ins, identity) {
     ]),
     facts([
       [t("card.ins.value"), formatNir(ins.value)],
-      [t("card.ins.oid"), ins.oid],
       [t("card.ins.status"), h("span", {}, badge(t(`ins.${status}`), status === "QUAL" ? "success" : "warning"),
         " ", h("span", { class: "muted" }, `(${status})`))],
     ]),
     h("p", { class: "muted" }, t(`ins.${status}.help`)),
     h("p", {}, ins.usable
       ? badge(t("card.ins.usable"), "success")
-      : badge(t("card.ins.not_usable"), "warning")));
+      : badge(t("card.ins.not_usable"), "warning")),
+    // The OID names the INS's issuing register: for software and the curious, not at first sight.
+    h("details", { class: "token-details", id: "ins-details" },
+      h("summary", {}, t("card.ins.details")),
+      facts([[t("card.ins.oid"), ins.oid]])));
 }
 
 function amoSection(amo) {
@@ -240,15 +243,16 @@ export async function render(ctx) {
   // NIR, masked unless asked.
   const nirValue = h("span", { id: "nir-value", class: "nir" }, card.nir_masked);
   const nirSr = h("span", { class: "sr-only" }, ` (${t("card.nir.masked_sr")})`);
+  // The label says what the button does next ("Afficher" / "Masquer"), so no pressed state.
   const nirToggle = h("button", {
-    type: "button", id: "nir-toggle", class: "btn btn-secondary",
-    "aria-pressed": "false", "aria-controls": "nir-value",
+    type: "button", id: "nir-toggle", class: "btn btn-secondary", "aria-controls": "nir-value",
   }, t("card.nir.show"));
+  let nirShown = false;
   nirToggle.addEventListener("click", () => {
-    const show = nirToggle.getAttribute("aria-pressed") !== "true";
-    nirToggle.setAttribute("aria-pressed", String(show));
-    nirValue.textContent = show ? formatNir(card.nir) : card.nir_masked;
-    nirSr.hidden = show;
+    nirShown = !nirShown;
+    nirToggle.textContent = t(nirShown ? "card.nir.hide" : "card.nir.show");
+    nirValue.textContent = nirShown ? formatNir(card.nir) : card.nir_masked;
+    nirSr.hidden = nirShown;
   });
   ctx.onLeave(() => { nirValue.textContent = ""; });
 
