@@ -105,3 +105,18 @@ def test_every_text_of_the_app_exists_in_french_and_english():
             continue
         used |= set(re.findall(r'\bt\("([a-z0-9_.]+)"', path.read_text()))
     assert used - fr == set()
+
+
+def test_every_action_the_access_history_stores_has_words():
+    """An event's action is shown as a sentence in both languages, never as its code."""
+    source = (app_module.PWA_DIR / "js" / "i18n.js").read_text()
+    fr_block, en_block = source.split("\n  en: {\n", 1)
+    stored = set()
+    for path in (app_module.PWA_DIR.parent / "backend").rglob("*.py"):
+        stored |= set(re.findall(
+            r'"((?:card|documents?|delegation|patient|record|temporary_access|emergency)\.[a-z_]+)"',
+            path.read_text()))
+    assert {"card.verify", "document.read", "emergency.declare"} <= stored
+    for block in (fr_block, en_block):
+        missing = sorted(a for a in stored if f'"action.{a}":' not in block)
+        assert not missing, missing

@@ -129,6 +129,10 @@ async def accept(settings: Settings, actor: Actor, code: str, actor_label: str) 
             row["owner"], actor_kind="delegate", actor_id=actor.person_id, actor_label=actor_label,
             action="delegation.accept",
         )
+        await history.notify(
+            row["owner"], "delegation.accepted",
+            f"{actor_label} a accepté votre invitation « {row['label']} » et peut agir pour vous.",
+            f"{actor_label} accepted your invitation '{row['label']}' and may act for you.")
     return {**_public({**row, "accepted_at": now}), "owner": row["owner"]}
 
 

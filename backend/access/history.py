@@ -90,10 +90,8 @@ def localise(event: dict, english: bool) -> dict:
             "actor_label": actor_label_text(event["actor_kind"], event["actor_label"], english)}
 
 
-ACTOR_WORDS = {
-    "pro": ("un professionnel de santé", "a health professional"),
-    "emergency": ("un accès en urgence", "an emergency access"),
-}
+# A first allowed access by one of these leaves a notice for the citizen.
+NOTIFIED_KINDS = ("pro", "emergency")
 
 
 def _stamp(value: datetime) -> str:
@@ -150,7 +148,7 @@ async def record(
             "resource": resource, "purpose": purpose, "outcome": outcome, "created_at": utcnow(),
             "hidden_from_guardians": hidden_from_guardians,
         }
-        if actor_kind in ACTOR_WORDS and outcome == "allowed" and not hidden_from_guardians:
+        if actor_kind in NOTIFIED_KINDS and outcome == "allowed" and not hidden_from_guardians:
             await _notify_first_access(person_id, event)
         prev = last[0]["hash"] if last else GENESIS
         await database.execute(
@@ -168,13 +166,21 @@ async def _notify_first_access(person_id: UUID, event: dict) -> None:
     )
     if seen and event["actor_kind"] != "emergency":
         return
-    fr, en = ACTOR_WORDS[event["actor_kind"]]
-    await Notification.insert(Notification(
-        person=person_id,
-        kind=f"access.{event['actor_kind']}",
-        text_fr=f"Nouvel accès à votre dossier : {event['actor_label']} ({fr}).",
-        text_en=f"New access to your record: {event['actor_label']} ({en}).",
-    ))
+    label = event["actor_label"]
+    if event["actor_kind"] == "emergency":
+        text = (f"{label} a ouvert votre dossier en urgence.", f"{label} opened your record in an emergency.")
+    else:
+        text = (f"{label}, professionnel de santé, a consulté votre dossier pour la première fois.",
+                f"{label}, a health professional, accessed your record for the first time.")
+    await notify(person_id, f"access.{event['actor_kind']}", *text)
+
+
+async def notify(person_id: UUID, kind: str, text_fr: str, text_en: str) -> None:
+    """A notice on the person's profile, in both languages (its reader picks one).
+
+    Notices name who did what, never a document's title or any other health data.
+    """
+    await Notification.insert(Notification(person=person_id, kind=kind, text_fr=text_fr, text_en=text_en))
 
 
 MAX_LIMIT = 100

@@ -53,3 +53,10 @@ async def record(who: Who, person_id: UUID, action: str, resource: str = "", *, 
     await history.record(person_id, actor_kind=who.kind, actor_id=who.actor_id, actor_label=who.label,
                          action=action, resource=resource, outcome=outcome, purpose=purpose,
                          on_behalf_of=who.on_behalf_of, hidden_from_guardians=hidden)
+
+
+async def notify_new_document(person_id: UUID, author_label: str, structure_name: str) -> None:
+    """Tell the citizen a professional added a document they can see (never its title)."""
+    author = f"{author_label} ({structure_name})" if structure_name else author_label
+    await history.notify(person_id, "document.added", f"{author} a ajouté un document à votre dossier.",
+                         f"{author} added a document to your record.")

@@ -166,6 +166,11 @@ async def ingest(settings: Settings, store: DirectoryBlobStore, repo: DocumentRe
         return await _visible(repo, await repo.replayed(receipt, prepared.request_hash))
     await audit.record(who, repo.policy.person_id, action, str(doc_id),
                        hidden=sub.hidden_from_guardians)
+    # A professional's new document the patient can already see (not a minor's secret, whose
+    # notices the parents would read, nor one held until the diagnosis is announced).
+    if (sub.source == "professional" and action == "document.add" and not sub.hidden_from_guardians
+            and sub.patient_visible_after is None):
+        await audit.notify_new_document(repo.policy.person_id, sub.author_label, sub.structure_name)
     return await _visible(repo, doc_id)
 
 

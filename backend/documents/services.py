@@ -374,8 +374,12 @@ async def archive_document(actor: Actor, doc_id: UUID) -> None:
 
 async def announce_document(actor: Actor, doc_id: UUID) -> dict:
     """The author releases a document to the patient (the diagnosis has been announced)."""
-    _, repo, _ = await decide(actor, doc_id, "document.announce", need="author")
-    return await _changed(repo, doc_id, {"patient_visible_after": utcnow()}, "author")
+    row, repo, _ = await decide(actor, doc_id, "document.announce", need="author")
+    changed = await _changed(repo, doc_id, {"patient_visible_after": utcnow()}, "author")
+    if row["patient_visible_after"] is not None and row["patient_visible_after"] > utcnow() \
+            and not row["hidden_from_guardians"]:
+        await audit.notify_new_document(row["person"], row["author_label"], row["structure_name"])
+    return changed
 
 
 async def orphan_blobs(settings: Settings) -> list[str]:

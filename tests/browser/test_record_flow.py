@@ -112,7 +112,7 @@ def test_photo_masked_code_redeemed_by_pharmacist_and_history(browser, server, c
     assert_accessible(page, "access history")
     history = page.locator("#history-list")
     expect(history).to_contain_text("Bruno OFFICINE")
-    expect(history).to_contain_text("Code d'accès utilisé")
+    expect(history).to_contain_text("Utilisation d'un code d'accès")
     page.select_option("#history-actor", "delegate")
     page.get_by_role("button", name="Filtrer l'historique").click()
     expect(history).not_to_contain_text("Bruno OFFICINE")
