@@ -13,7 +13,7 @@ SCREENS = [
     ("Accès temporaire", "Donner un accès temporaire à un professionnel", "#temporary-form"),
     ("Professionnels de santé", "Professionnels de santé", "#care-team-title"),
     ("Paramètres de confidentialité", "Paramètres de confidentialité", "#research-history-title"),
-    ("Historique des accès", "Historique des accès — Camille INVENTÉE", "#history-list"),
+    ("Historique des accès", "Historique des accès — Camille INVENTÉE", "#history-actor"),
     ("Mes données et fermeture", "Mes données", "#close-title"),
 ]
 
@@ -42,3 +42,17 @@ def test_each_subject_has_its_own_screen_and_way_back(page):
         page.get_by_role("link", name="Retour à Accès & confidentialité").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Accès & confidentialité")
         expect(page.get_by_role("heading", level=1)).to_be_focused()
+
+
+def test_a_parent_sees_whose_settings_each_screen_shows(page):
+    ui_login(page, demo.CAMILLE, demo.TOTP_SECRETS["camille"])
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Bonjour")
+    child = page.locator("#profile-select option", has_text="Léo").get_attribute("value")
+    page.select_option("#profile-select", value=child)
+    page.goto("/#/privacy")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Accès & confidentialité — Léo INVENTÉ")
+    page.locator("#privacy-hub").get_by_role("link", name="Accès temporaire").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Donner un accès temporaire à un professionnel — Léo INVENTÉ")
+    page.goto("/#/privacy/history")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Historique des accès — Léo INVENTÉ")

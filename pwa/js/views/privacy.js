@@ -515,7 +515,12 @@ export async function render(ctx) {
   const screen = SCREENS[ctx.params[0]];
   if (screen) {
     const data = await Promise.all(screen.load(base, isSelf));
-    return h("div", { class: "view" }, screen.build(ctx, profile, data));
+    const view = h("div", { class: "view" }, screen.build(ctx, profile, data));
+    // A parent managing a child's settings sees whose they are in every title.
+    const title = view.querySelector("h1");
+    const name = profileName(profile);
+    if (!isSelf && !title.textContent.includes(name)) title.textContent += ` — ${name}`;
+    return view;
   }
 
   const temporary = await api.get(`${base}/temporary-access`);
