@@ -130,7 +130,7 @@ async def accept(settings: Settings, actor: Actor, code: str, actor_label: str) 
             action="delegation.accept",
         )
         await history.notify(
-            row["owner"], "delegation.accepted",
+            row["owner"], "notice.delegation_accepted",
             f"{actor_label} a accepté votre invitation « {row['label']} » et peut agir pour vous.",
             f"{actor_label} accepted your invitation '{row['label']}' and may act for you.")
     return {**_public({**row, "accepted_at": now}), "owner": row["owner"]}

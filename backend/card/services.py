@@ -58,7 +58,7 @@ async def present(settings: Settings, actor: Actor, person_id: UUID) -> dict:
         label = await display_name(actor)
         await history.record(person_id, actor_kind="delegate", actor_id=actor.person_id,
                              actor_label=label, action="card.present")
-        await history.notify(person_id, "card.presented_by_delegate", f"{label} a présenté votre carte.",
+        await history.notify(person_id, "notice.card_presented", f"{label} a présenté votre carte.",
                              f"{label} presented your card.")
     return {"token": token, "qr": svg_qr(token), "expires_at": datetime.fromtimestamp(exp, UTC)}
 

@@ -60,9 +60,13 @@ def security_headers(hsts: bool):
 
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 _SITES_OK = {"same-origin", "none"}  # "none": typed by the user, no other site involved
+# Also what someone sees who opened Carnet at another address of the same server (say
+# 127.0.0.1 for localhost): it names the address where logging in and passkeys work.
 _REFUSAL = {
-    "fr": ("Action non autorisée", "Requête refusée : elle ne vient pas de Carnet (origine {origin})."),
-    "en": ("Forbidden", "Request refused: it does not come from Carnet (origin {origin})."),
+    "fr": ("Action non autorisée", "Requête refusée : elle ne vient pas de Carnet (origine {origin}). "
+                                   "Ouvrez Carnet à l'adresse {expected} pour vous connecter."),
+    "en": ("Forbidden", "Request refused: it does not come from Carnet (origin {origin}). "
+                        "Open Carnet at {expected} to log in."),
 }
 
 
@@ -89,7 +93,7 @@ def same_origin_writes(origin: str):
                 site = _header(scope, b"sec-fetch-site")
                 if (sent_origin is not None and sent_origin != origin) or (
                         site is not None and site not in _SITES_OK):
-                    await _refuse(scope, send, sent_origin or site or "")
+                    await _refuse(scope, send, sent_origin or site or "", origin)
                     return
             await app(scope, receive, send)
 
@@ -98,11 +102,12 @@ def same_origin_writes(origin: str):
     return factory
 
 
-async def _refuse(scope: Scope, send: Send, seen: str) -> None:
+async def _refuse(scope: Scope, send: Send, seen: str, expected: str) -> None:
     english = english_first(_header(scope, b"accept-language") or "")
     title, detail = _REFUSAL["en" if english else "fr"]
     body = json.dumps({"type": "https://carnet.example/problems/forbidden", "title": title, "status": 403,
-                       "detail": detail.format(origin=seen[:100])}, ensure_ascii=False).encode()
+                       "detail": detail.format(origin=seen[:100], expected=expected)},
+                      ensure_ascii=False).encode()
     headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
                (b"content-language", b"en" if english else b"fr")]
     await send({"type": "http.response.start", "status": 403, "headers": headers})

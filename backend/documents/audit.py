@@ -58,5 +58,6 @@ async def record(who: Who, person_id: UUID, action: str, resource: str = "", *, 
 async def notify_new_document(person_id: UUID, author_label: str, structure_name: str) -> None:
     """Tell the citizen a professional added a document they can see (never its title)."""
     author = f"{author_label} ({structure_name})" if structure_name else author_label
-    await history.notify(person_id, "document.added", f"{author} a ajouté un document à votre dossier.",
+    await history.notify(person_id, "notice.document_added",
+                         f"{author} a ajouté un document à votre dossier.",
                          f"{author} added a document to your record.")

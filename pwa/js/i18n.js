@@ -46,6 +46,7 @@ const STRINGS = {
     "error.webauthn_unsupported": "Votre navigateur ne permet pas d'utiliser les clés d'accès. Utilisez le mot de passe et le code.",
     "error.webauthn_cancelled": "Opération annulée ou délai dépassé. Vous pouvez réessayer.",
     "error.webauthn_exists": "Cette clé d'accès est déjà enregistrée pour votre compte.",
+    "error.webauthn_address": "Les clés d'accès ne fonctionnent qu'à l'adresse de Carnet ({host}) : ouvrez Carnet à cette adresse.",
     "error.webauthn_failed": "La clé d'accès n'a pas pu être utilisée ({name}).",
 
     "login.title": "Connexion",
@@ -726,6 +727,7 @@ const STRINGS = {
     "error.webauthn_unsupported": "Your browser does not support passkeys. Use the password and code instead.",
     "error.webauthn_cancelled": "Cancelled or timed out. You can try again.",
     "error.webauthn_exists": "This passkey is already registered for your account.",
+    "error.webauthn_address": "Passkeys only work at Carnet's address ({host}): open Carnet there.",
     "error.webauthn_failed": "The passkey could not be used ({name}).",
 
     "login.title": "Log in",

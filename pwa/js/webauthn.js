@@ -24,12 +24,16 @@ export function passkeysSupported() {
   return Boolean(window.PublicKeyCredential && navigator.credentials && window.isSecureContext);
 }
 
+// The relying party of the last ceremony: the host name passkeys are bound to.
+let lastRpId = "";
+
 function descriptors(list) {
   return (list || []).map((d) => ({ ...d, id: b64urlToBuffer(d.id) }));
 }
 
 /** Create a passkey from PublicKeyCredentialCreationOptions JSON. */
 export async function createPasskey(options) {
+  lastRpId = options.rp?.id || "";
   const publicKey = {
     ...options,
     challenge: b64urlToBuffer(options.challenge),
@@ -54,6 +58,7 @@ export async function createPasskey(options) {
 
 /** Use a (discoverable) passkey from PublicKeyCredentialRequestOptions JSON. */
 export async function getPasskey(options) {
+  lastRpId = options.rpId || "";
   const publicKey = {
     ...options,
     challenge: b64urlToBuffer(options.challenge),
@@ -80,5 +85,9 @@ export async function getPasskey(options) {
 export function webauthnMessage(err) {
   if (err?.name === "NotAllowedError" || err?.name === "AbortError") return t("error.webauthn_cancelled");
   if (err?.name === "InvalidStateError") return t("error.webauthn_exists");
+  // This page is not at the address the passkeys belong to (127.0.0.1 for localhost, say).
+  if (err?.name === "SecurityError" && lastRpId && lastRpId !== location.hostname) {
+    return t("error.webauthn_address", { host: lastRpId });
+  }
   return t("error.webauthn_failed", { name: err?.name || "Error" });
 }
