@@ -318,7 +318,8 @@ function makeCtx(route, leave) {
     selectProfile,
     setOffline,
     onLeave: (fn) => leave.push(fn),
-    rerender: () => renderRoute({ focus: false }),
+    // Showing the same screen again keeps the message just given about it ("Document masqué…").
+    rerender: () => renderRoute({ focus: false, keepFlash: true }),
     refreshMe: async () => {
       await loadSession();
       syncShell(router.current().name);
@@ -328,7 +329,7 @@ function makeCtx(route, leave) {
   };
 }
 
-async function renderRoute({ focus = true } = {}) {
+async function renderRoute({ focus = true, keepFlash = false } = {}) {
   const seq = ++renderSeq;
   // While offline, every navigation first checks whether the network is back.
   if (state.offline) await loadSession();
@@ -368,7 +369,7 @@ async function renderRoute({ focus = true } = {}) {
   el.view = view;
   el.main.removeAttribute("aria-busy");
   syncShell(route.name);
-  setFlash(pendingFlash);
+  if (pendingFlash || !keepFlash) setFlash(pendingFlash);
   pendingFlash = null;
   const h1 = el.view.querySelector("h1");
   document.title = h1 ? `${h1.textContent} – ${t("title.suffix")}` : t("app.name");

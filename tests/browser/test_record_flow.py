@@ -58,6 +58,8 @@ def test_photo_masked_code_redeemed_by_pharmacist_and_history(browser, server, c
     assert not Image.open(io.BytesIO(content.body())).getexif().get(0x8825)
     page.get_by_role("button", name="Masquer aux professionnels").click()
     expect(page.locator("#mask-state")).to_have_text("Ce document est masqué aux professionnels.")
+    # The confirmation outlives the screen's refresh.
+    expect(page.locator("#flash")).to_have_text("Document masqué aux professionnels.")
     expect(page.get_by_role("button", name="Ne plus masquer")).to_be_focused()
     assert_accessible(page, "document page")
 
