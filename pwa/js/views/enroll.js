@@ -153,3 +153,21 @@ function totpForm(enrolment, { onDone, headingLevel }) {
     h("p", {}, h("a", { href: enrolment.otpauth_uri, id: "totp-app-link" }, t("enroll.totp.open_app"))),
     form);
 }
+
+/**
+ * Step 2 of an activation (citizen or professional): the first credential, a passkey or a
+ * password with its TOTP code. ``id`` names the step's focusable title.
+ */
+export function enrolmentStep({ id, title, intro, onDone }) {
+  return h("section", { class: "step", "aria-labelledby": id },
+    h("h2", { id, class: "step-title", tabindex: "-1" }, title),
+    h("p", {}, intro),
+    h("section", { class: "panel", "aria-labelledby": "enrol-passkey-title" },
+      h("h3", { id: "enrol-passkey-title" }, t("enroll.passkey.title")),
+      h("p", { class: "muted" }, t("enroll.passkey.intro")),
+      passkeyForm({ buttonText: t("enroll.passkey.create"), onDone })),
+    h("section", { class: "panel", "aria-labelledby": "enrol-password-title" },
+      h("h3", { id: "enrol-password-title" }, t("enroll.password.title")),
+      h("p", { class: "muted" }, t("enroll.password.intro")),
+      passwordForms({ onDone, headingLevel: "h4" })));
+}

@@ -8,7 +8,7 @@ import {
 } from "../dom.js";
 import { t } from "../i18n.js";
 import { current } from "../router.js";
-import { passkeyForm, passwordForms } from "./enroll.js";
+import { enrolmentStep } from "./enroll.js";
 
 // Survives a re-render (language switch) while the enrolment session lasts.
 let enrolling = false;
@@ -23,19 +23,9 @@ export async function render(ctx) {
 
   const done = () => ctx.loggedIn(t("pro_activate.done"));
 
-  function stepTwo() {
-    return h("section", { class: "step", "aria-labelledby": "pro-step2-title" },
-      h("h2", { id: "pro-step2-title", class: "step-title", tabindex: "-1" }, t("pro_activate.step2")),
-      h("p", {}, t("pro_activate.step2.intro")),
-      h("section", { class: "panel", "aria-labelledby": "enrol-passkey-title" },
-        h("h3", { id: "enrol-passkey-title" }, t("enroll.passkey.title")),
-        h("p", { class: "muted" }, t("enroll.passkey.intro")),
-        passkeyForm({ buttonText: t("enroll.passkey.create"), onDone: done })),
-      h("section", { class: "panel", "aria-labelledby": "enrol-password-title" },
-        h("h3", { id: "enrol-password-title" }, t("enroll.password.title")),
-        h("p", { class: "muted" }, t("enroll.password.intro")),
-        passwordForms({ onDone: done, headingLevel: "h4" })));
-  }
+  const stepTwo = () => enrolmentStep({
+    id: "pro-step2-title", title: t("pro_activate.step2"), intro: t("pro_activate.step2.intro"), onDone: done,
+  });
 
   if (enrolling) {
     view.append(stepTwo());
