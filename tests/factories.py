@@ -114,3 +114,10 @@ def fresh_totp(secret: str) -> str:
         time.sleep(totp.interval - time.time() % totp.interval + 0.05)
     _used_steps[secret] = step
     return totp.at(step * totp.interval)
+
+
+def reauthenticate(api: Any, totp_secret: str, password: str = demo.DEMO_PASSWORD) -> None:
+    """Prove it is still you, as a sensitive change asks of a session restored from a snapshot
+    (its last proof may be older than the freshness window when the suite runs long)."""
+    r = api.post("/api/auth/reauth", json={"password": password, "code": fresh_totp(totp_secret)})
+    assert r.status_code == 204, r.text

@@ -10,7 +10,7 @@ from backend.access.tables import AccessEvent
 from backend.card import services as card
 from backend.core.auth import Actor
 from backend.identity.tables import InsuredPerson
-from tests.factories import activated_citizen, login_demo
+from tests.factories import activated_citizen, login_demo, reauthenticate
 
 
 def _person_id(run, nir):
@@ -178,6 +178,7 @@ def test_parent_cannot_delegate_or_read_history_of_another_family(demo_apis, mak
     assert other_parent.api.get(f"/api/profiles/{leo}/card").status_code == 404
     assert other_parent.api.get(f"/api/profiles/{leo}/access-history").status_code == 404
     future = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    reauthenticate(demo_apis["camille"], demo.TOTP_SECRETS["camille"])
     r = demo_apis["camille"].post(f"/api/profiles/{leo}/delegations",
                                   json={"label": "X", "scopes": ["present_card"], "ends_at": future})
     assert r.status_code == 404

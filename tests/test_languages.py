@@ -66,6 +66,9 @@ def test_a_date_parameter_error_in_each_language(demo_apis, run):
 
 
 def test_a_refusal_by_a_rule_in_each_language(demo_apis, run):
+    from tests.factories import reauthenticate
+
+    reauthenticate(demo_apis["camille"], demo.TOTP_SECRETS["camille"])
     past = (datetime.now(UTC) - timedelta(days=1)).isoformat()
     url = f"/api/profiles/{_camille_id(run)}/delegations"
     fr, en = _both(lambda h: demo_apis["camille"].post(url, headers=h, json={

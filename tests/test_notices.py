@@ -61,9 +61,10 @@ def test_a_minors_secret_leaves_no_notice_for_the_parents(world, run):
 
 def test_a_caregiver_presenting_the_card_and_an_accepted_invitation_are_notified(world, make_api, run,
                                                                                  settings):
-    from tests.factories import activated_citizen
+    from tests.factories import PASSWORD, activated_citizen, reauthenticate
 
     api, pid = world.patient.api, world.patient.person_id
+    reauthenticate(api, world.patient.totp_secret, PASSWORD)
     ends = (datetime.now(UTC) + timedelta(days=5)).isoformat()
     d = api.post(f"/api/profiles/{pid}/delegations",
                  json={"label": "Ma sœur", "scopes": ["present_card"], "ends_at": ends}).json()

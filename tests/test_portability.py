@@ -52,3 +52,59 @@ def test_closure_needs_confirmation_then_ends_everything(make_api, run, settings
     login = make_api()
     r = login.post("/api/auth/login", json={"identifier": citizen.nir, "password": PASSWORD})
     assert r.status_code == 401
+
+
+def test_the_export_has_a_page_to_read_it_in_a_browser(world, run):
+    from html.parser import HTMLParser
+
+    api, pid = world.patient.api, world.patient.person_id
+    hostile = "<script>alert(1)</script> & co"
+    assert api.post(f"/api/profiles/{pid}/documents", data={"title": hostile},
+                    files={"file": ("scan.pdf", pdf("hostile"), "application/pdf")}).status_code == 201
+    # A refused access, so the history has a reason in words.
+    world.pros["stranger"].api.get(f"/api/pro/patients/{pid}/documents")
+
+    def page(headers):
+        r = api.get(f"/api/profiles/{pid}/export", headers=headers)
+        archive = zipfile.ZipFile(io.BytesIO(r.content))
+        assert "index.html" in json.loads(archive.read("manifest.json"))["files"]
+        return archive, archive.read("index.html").decode()
+
+    class Links(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.links, self.scripts = [], 0
+
+        def handle_starttag(self, tag, attrs):
+            self.links += [v for k, v in attrs if tag == "a" and k == "href"]
+            self.scripts += tag == "script"
+
+    archive, fr = page({})
+    parsed = Links()
+    parsed.feed(fr)
+    manifest = json.loads(archive.read("manifest.json"))
+    # Every document is listed with a link to its file in the archive.
+    assert sorted(parsed.links) == sorted(d["path"] for d in manifest["documents"])
+    assert all(link in archive.namelist() for link in parsed.links)
+    # Titles are text, never markup.
+    assert parsed.scripts == 0 and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in fr
+    assert '<html lang="fr">' in fr and "Mon dossier Carnet" in fr
+    assert "Consultation de la liste des documents" in fr and "refusé — " in fr
+    _, en = page({"accept-language": "en"})
+    assert '<html lang="en">' in en and "My Carnet record" in en and "Document list view" in en
+
+
+def test_every_recorded_action_has_words_for_the_export():
+    import re
+    from pathlib import Path
+
+    from backend.access import history
+
+    root = Path(__file__).resolve().parents[1] / "backend"
+    stored = set()
+    for path in root.rglob("*.py"):
+        stored |= set(re.findall(
+            r'"((?:card|documents?|delegation|patient|record|temporary_access|emergency)\.[a-z_]+)"',
+            path.read_text()))
+    assert {"card.verify", "document.read"} <= stored
+    assert sorted(stored - set(history.ACTIONS)) == []

@@ -7,7 +7,6 @@ import re
 import shutil
 
 import pytest
-from litestar.testing import TestClient
 
 from backend import app as app_module
 
@@ -73,22 +72,20 @@ def test_unknown_files_are_404(api):
     assert api.get("/../pyproject.toml").status_code == 404
 
 
-def test_a_changed_file_gets_a_new_version(tmp_path, monkeypatch, settings):
+def test_a_changed_file_gets_a_new_version(tmp_path):
     pwa = tmp_path / "pwa"
     shutil.copytree(app_module.PWA_DIR, pwa)
-    monkeypatch.setattr(app_module, "PWA_DIR", pwa)
-    with TestClient(app_module.create_app(settings)) as client:
-        before = VERSIONED.search(client.get("/").text).group(2)
-        (pwa / "js" / "home.txt").write_text("not a module")
-        with (pwa / "js" / "views" / "home.js").open("a") as f:
-            f.write("\n// changed\n")
-        after_index = client.get("/").text
-        after = VERSIONED.search(after_index).group(2)
-        assert after != before
-        assert client.get(f"/js/views/home.js?v={after}").text.endswith("// changed\n")
-        # The old version's URL is no longer immutable: it may not name these bytes.
-        old = client.get(f"/js/views/home.js?v={before}")
-        assert old.headers["cache-control"] == "no-cache"
+    files = app_module.PwaFiles(pwa)
+    before = files.version
+    (pwa / "js" / "views" / "home.js").write_text((pwa / "js" / "views" / "home.js").read_text() + "// changed\n")
+    index = files.response("/", None, None).content.decode()
+    after = files.version
+    assert after != before and f"?v={after}" in index and f"?v={before}" not in index
+    assert files.response("js/views/home.js", after, None).content.decode().endswith("// changed\n")
+    # The old version's URL is no longer immutable: it may not name these bytes.
+    old = files.response("js/views/home.js", before, None)
+    assert old.headers["cache-control"] == "no-cache"
+
 
 
 def test_every_text_of_the_app_exists_in_french_and_english():

@@ -61,6 +61,37 @@ _CONTEXT_SEPARATOR = " — "
 ACTOR_LABELS: dict[str, tuple[str, str]] = {"operator": ("Opérateur Carnet", "Carnet operator")}
 
 
+# What each recorded action is, as the export's summary names it (the app has the same words).
+ACTIONS: dict[str, tuple[str, str]] = {
+    "card.verify": ("Vérification de la carte", "Card check"),
+    "card.read": ("Consultation de la carte", "Card view"),
+    "card.present": ("Présentation de la carte", "Card presentation"),
+    "delegation.accept": ("Acceptation d'une délégation", "Delegation acceptance"),
+    "documents.list": ("Consultation de la liste des documents", "Document list view"),
+    "document.read": ("Consultation d'un document", "Document view"),
+    "document.download": ("Ouverture ou téléchargement d'un document", "Document opening or download"),
+    "document.add": ("Ajout d'un document", "Document addition"),
+    "document.manage": ("Gestion d'un document", "Document management"),
+    "document.mask": ("Masquage d'un document aux professionnels", "Hiding a document from professionals"),
+    "document.unmask": ("Fin du masquage d'un document", "End of hiding a document"),
+    "document.delete": ("Suppression d'un document", "Document deletion"),
+    "document.archive": ("Retrait d'un document", "Document withdrawal"),
+    "document.announce": ("Mise à disposition d'un document au patient",
+                          "Release of a document to the patient"),
+    "document.replace": ("Nouvelle version d'un document", "New version of a document"),
+    "patient.identify": ("Recherche du dossier par l'INS", "Record looked up by INS"),
+    "patient.read": ("Consultation de la fiche patient", "Patient summary view"),
+    "record.export": ("Export de toutes les données", "Export of all the data"),
+    "temporary_access.redeem": ("Utilisation d'un code d'accès", "Use of an access code"),
+    "emergency.declare": ("Déclaration d'un accès en urgence", "Emergency access declaration"),
+}
+
+
+def action_text(action: str, english: bool) -> str:
+    words = ACTIONS.get(action)
+    return action if words is None else words[1 if english else 0]
+
+
 def reason_text(purpose: str, english: bool) -> str:
     """An event's purpose as the citizen reads it: a refusal code in words, an emergency's context
     in the reader's language, anything else as written."""

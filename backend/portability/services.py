@@ -21,6 +21,7 @@ from backend.documents.blobstore import StoredBlob
 from backend.documents.services import blob_store, open_record, public
 from backend.identity import people
 from backend.identity.card import card_view
+from backend.portability.summary import summary_html
 
 FORMAT = "carnet-export/1"
 RETENTION_YEARS = 10
@@ -58,7 +59,8 @@ async def owner(actor: Actor, person_id: UUID) -> Relation:
 
 async def export_zip(settings: Settings, actor: Actor, person_id: UUID, *, english: bool = False) -> bytes:
     """A ZIP of every document the actor may see (as stored, hash-checked), its metadata, the
-    profile, delegations, preferences and the access history, described by ``manifest.json``.
+    profile, delegations, preferences and the access history, described by ``manifest.json``,
+    with ``index.html`` to read it all in a browser.
 
     The documents come through the actor's repository, so a parent's export of a
     minor leaves out the minor's secret, and nobody exports a document not yet
@@ -90,18 +92,22 @@ async def export_zip(settings: Settings, actor: Actor, person_id: UUID, *, engli
         "research-choices.json": chosen["research_choices"],
         "access-history.json": events,
     }
+    generated_at = utcnow()
+    summary = summary_html(sections["profile.json"], entries, given, events, english=english,
+                           generated_at=generated_at)
     manifest = {
         "format": FORMAT,
-        "generated_at": utcnow(),
+        "generated_at": generated_at,
         "person": {"id": person_id, "first_name": person["first_name"], "birth_name": person["birth_name"]},
         "documents": entries,
-        "files": sorted([*sections, *files]),
+        "files": sorted(["index.html", *sections, *files]),
     }
 
     def build() -> bytes:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("manifest.json", _dump(manifest))
+            archive.writestr("index.html", summary)
             for name, value in sections.items():
                 archive.writestr(name, _dump(value))
             for name, data in files.items():

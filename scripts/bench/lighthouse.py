@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from common import carnet_env, free_port, prepare, temp_dir  # noqa: E402
 
 from backend import demo  # noqa: E402
+from tests.serverutil import start  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CARNET_CHROMIUM", "/usr/bin/chromium")
@@ -41,18 +42,7 @@ def start_carnet(data_dir: Path) -> tuple[subprocess.Popen, str]:
     env = {**carnet_env(data_dir, port, None), "CARNET_PUBLIC_URL": f"http://localhost:{port}"}
     env.pop("CARNET_DATABASE_URL", None)
     prepare(env)
-    log = open(data_dir / "serve.log", "wb")  # noqa: SIM115 - closed with the temporary directory
-    proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve"], env=env, cwd=ROOT,
-                            stdout=log, stderr=log)
-    url = f"http://localhost:{port}"
-    for _ in range(150):
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    sys.exit("Carnet did not start: " + (data_dir / "serve.log").read_text()[-2000:])
+    return start(env)
 
 
 def start_chromium(profile: Path) -> tuple[subprocess.Popen, int]:
