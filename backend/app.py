@@ -81,7 +81,7 @@ ROUTES = [
 
 # --- the PWA's files ----------------------------------------------------------------
 #
-# Caching scheme. At startup (and whenever a file under pwa/ changes) the server
+# Caching scheme. At startup (and in development whenever a file under pwa/ changes) the server
 # hashes the whole pwa/ directory into one version string and keeps every file in
 # memory, rewritten so that each reference to a JavaScript module, the stylesheet or
 # an icon carries ``?v=<version>``: the ``src``/``href`` attributes of index.html and
@@ -119,8 +119,11 @@ class PwaFile:
 class PwaFiles:
     """The files of pwa/, versioned by content hash and served from memory (see above)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, watch: bool = True) -> None:
         self.root = root
+        # Development: look for edited files on each request. Production: the files are read
+        # once at start-up, and a request costs no walk of the directory.
+        self.watch = watch
         self.version = ""
         self.files: dict[str, PwaFile] = {}
         self._signature: tuple = ()
@@ -130,7 +133,7 @@ class PwaFiles:
         return sorted(p for p in self.root.rglob("*") if p.is_file() and not p.name.startswith("."))
 
     def refresh(self) -> None:
-        """Rebuild when a file was added, removed or changed (a few stat calls per request)."""
+        """Rebuild when a file was added, removed or changed."""
         paths = self._paths()
         signature = tuple((str(p), st.st_size, st.st_mtime_ns) for p in paths for st in [p.stat()])
         if signature == self._signature:
@@ -187,7 +190,8 @@ class PwaFiles:
         return seen
 
     def response(self, path: str, version: str | None, if_none_match: str | None) -> Response:
-        self.refresh()
+        if self.watch:
+            self.refresh()
         name = path.strip("/") or "index.html"
         found = self.files.get(name)
         if found is None:
@@ -252,7 +256,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             health,
             *ROUTES,
-            *pwa_handlers(PwaFiles(PWA_DIR)),
+            *pwa_handlers(PwaFiles(PWA_DIR, watch=not settings.is_production)),
         ],
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
