@@ -33,7 +33,7 @@ from backend.accounts.controllers import (
 )
 from backend.accounts.services import open_pro_account
 from backend.card.controllers import CardController, PresentationVerifyController
-from backend.core import database
+from backend.core import database, live
 from backend.core.contract import complete_contract, enforce_contract
 from backend.core.errors import EXCEPTION_HANDLERS
 from backend.core.http import request_log, same_origin_writes, security_headers
@@ -44,8 +44,22 @@ from backend.documents.controllers import (
     ProDocumentController,
 )
 from backend.identity.controllers import RegistryAdminController
+from backend.messaging.controllers import (
+    CitizenThreadController,
+    ProThreadController,
+    ThreadController,
+)
 from backend.portability.controllers import PortabilityController
-from backend.professionals.controllers import DirectoryAdminController, ProController
+from backend.prescriptions.controllers import (
+    MedicationController,
+    PrescriptionController,
+    ProPrescriptionController,
+)
+from backend.professionals.controllers import (
+    DirectoryAdminController,
+    ProController,
+    StructureController,
+)
 
 mimetypes.add_type("application/manifest+json", ".webmanifest")
 mimetypes.add_type("text/javascript", ".js")
@@ -73,6 +87,13 @@ ROUTES = [
     DocumentController,
     ProDocumentController,
     ProController,
+    StructureController,
+    CitizenThreadController,
+    ProThreadController,
+    ThreadController,
+    MedicationController,
+    PrescriptionController,
+    ProPrescriptionController,
     PortabilityController,
     RegistryAdminController,
     DirectoryAdminController,
@@ -247,8 +268,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     async def on_startup() -> None:
         await database.start(database.configure_engine(settings.database_url))
+        await live.start(settings.database_url)
 
     async def on_shutdown() -> None:
+        await live.stop()
         await database.stop(database.get_engine())
 
 

@@ -14,7 +14,7 @@ from backend.core.settings import ConfigurationError, Settings
 from backend.identity.identifiers import nir_key
 from backend.identity.registry import import_registry
 from backend.identity.tables import InsuredPerson
-from backend.professionals.directory import import_directory
+from backend.professionals.directory import import_directory, search_structures
 from backend.professionals.identifiers import luhn_check_digit
 
 DEMO_PASSWORD = "carnet-demo-2026"  # noqa: S105 - demo data only
@@ -41,6 +41,7 @@ PENDING = [nir("1900131555012"), nir("2950813055034"), nir("188022A004021")]
 PENDING_CODES = ["DEMO-ACTV-0001", "DEMO-ACTV-0002", "DEMO-ACTV-0003"]
 
 GP_RPPS, PHARMACIST_RPPS, RADIOLOGIST_RPPS = rpps("1000000001"), rpps("1000000002"), rpps("1000000003")
+PHARMACIST2_RPPS = rpps("1000000004")  # Bruno OFFICINE's colleague, in the same pharmacy
 
 # Demo TOTP secrets (base32). Printed in the README, never used outside demo mode.
 TOTP_SECRETS = {
@@ -49,7 +50,11 @@ TOTP_SECRETS = {
     "gp": "JBSWY3DPEHPK3PXPMEDECINDEMOAAAAA",
     "pharmacist": "JBSWY3DPEHPK3PXPPHARMADEMOAAAAAA",
     "radiologist": "JBSWY3DPEHPK3PXPRADIODEMOAAAAAAA",
+    "pharmacist2": "JBSWY3DPEHPK3PXPCOMPTOIRDEMOAAAA",
 }
+# The demo professionals who log in: TOTP_SECRETS key -> RPPS.
+PRO_LOGINS = {"gp": GP_RPPS, "pharmacist": PHARMACIST_RPPS, "pharmacist2": PHARMACIST2_RPPS,
+              "radiologist": RADIOLOGIST_RPPS}
 
 
 def _amo(start: str = "2020-01-01") -> dict:
@@ -84,17 +89,51 @@ def registry_rows() -> list[dict]:
     ]
 
 
+# Demo structures (FINESS): the GP's practice, the imaging centre, and pharmacies in several communes.
+STRUCTURES = {
+    "practice": {"finess": finess("75000001"), "structure_name": "Cabinet du Parc",
+                 "structure_kind": "practice", "address": "12 rue du Parc", "postcode": "75011",
+                 "commune": "Paris", "opening_hours": "lun.–ven. 8h30–19h"},
+    "pharmacy": {"finess": finess("75000002"), "structure_name": "Pharmacie de la Gare",
+                 "structure_kind": "pharmacy", "address": "8 rue de la Gare", "postcode": "75019",
+                 "commune": "Paris", "opening_hours": "lun.–sam. 8h30–19h30"},
+    "imaging": {"finess": finess("75000003"), "structure_name": "Centre d'imagerie Lumière",
+                "structure_kind": "imaging", "address": "40 avenue de la Lumière", "postcode": "75012",
+                "commune": "Paris", "opening_hours": "lun.–ven. 8h–18h"},
+    "eglise": {"finess": finess("42000001"), "structure_name": "Pharmacie de l'Église",
+               "structure_kind": "pharmacy", "address": "3 place de l'Église", "postcode": "42000",
+               "commune": "Saint-Étienne", "opening_hours": "lun.–sam. 9h–12h30, 14h–19h"},
+    "quais": {"finess": finess("92000001"), "structure_name": "Pharmacie des Quais",
+              "structure_kind": "pharmacy", "address": "27 quai Alphonse-Le-Gallo", "postcode": "92100",
+              "commune": "Boulogne-Billancourt", "opening_hours": "lun.–sam. 8h30–20h"},
+    "vieux_port": {"finess": finess("13000001"), "structure_name": "Grande Pharmacie du Vieux-Port",
+                   "structure_kind": "pharmacy", "address": "5 quai du Port", "postcode": "13002",
+                   "commune": "Marseille", "opening_hours": "tous les jours 8h–22h"},
+    "saint_jean": {"finess": finess("69000001"), "structure_name": "Pharmacie Saint-Jean",
+                   "structure_kind": "pharmacy", "address": "2 place Saint-Jean", "postcode": "69005",
+                   "commune": "Lyon", "opening_hours": "mar.–sam. 9h–19h"},
+}
+# Pharmacists of the pharmacies beyond Bruno OFFICINE's (no demo login): (structure, RPPS, last, first).
+OTHER_PHARMACISTS = [
+    ("eglise", rpps("1000000005"), "PILON", "Marius"),
+    ("quais", rpps("1000000006"), "MORTIER", "Nadia"),
+    ("vieux_port", rpps("1000000007"), "ALAMBIC", "Louis"),
+    ("saint_jean", rpps("1000000008"), "FIOLE", "Rose"),
+]
+
+
 def directory_rows() -> list[dict]:
+    def pro(number: str, last: str, first: str, code: str, specialty: str | None, structure: str) -> dict:
+        return {"rpps": number, "last_name": last, "first_name": first, "profession_code": code,
+                "specialty": specialty, **STRUCTURES[structure]}
+
     return [
-        {"rpps": GP_RPPS, "last_name": "MÉDECIN", "first_name": "Alice", "profession_code": "10",
-         "specialty": "Médecine générale", "structure_name": "Cabinet du Parc",
-         "finess": finess("75000001")},
-        {"rpps": PHARMACIST_RPPS, "last_name": "OFFICINE", "first_name": "Bruno",
-         "profession_code": "21", "specialty": None, "structure_name": "Pharmacie de la Gare",
-         "finess": finess("75000002")},
-        {"rpps": RADIOLOGIST_RPPS, "last_name": "IMAGERIE", "first_name": "Chloé",
-         "profession_code": "10", "specialty": "Radiologie", "structure_name": "Centre d'imagerie Lumière",
-         "finess": finess("75000003")},
+        pro(GP_RPPS, "MÉDECIN", "Alice", "10", "Médecine générale", "practice"),
+        pro(PHARMACIST_RPPS, "OFFICINE", "Bruno", "21", None, "pharmacy"),
+        pro(PHARMACIST2_RPPS, "COMPTOIR", "Inès", "21", None, "pharmacy"),
+        pro(RADIOLOGIST_RPPS, "IMAGERIE", "Chloé", "10", "Radiologie", "imaging"),
+        *(pro(number, last, first, "21", None, structure)
+          for structure, number, last, first in OTHER_PHARMACISTS),
     ]
 
 
@@ -118,21 +157,33 @@ async def _citizen_account(settings: Settings, person_nir: str, secret: str) -> 
     await _credentials(settings, "citizen", person_nir, secret)
 
 
+async def _demo_directory(settings: Settings) -> None:
+    """Load the demo directory (idempotent) and give the demo professionals' logins their
+    credentials, those that have none yet only (a password changed in the app stays)."""
+    await import_directory(settings, directory_rows(), open_pro_account)
+    for name, number in PRO_LOGINS.items():
+        if await Account.exists().where((Account.login_key == login_key(settings, "pro", number))
+                                        & Account.password_hash.is_null()):
+            await _credentials(settings, "pro", number, TOTP_SECRETS[name])
+
+
 async def seed(settings: Settings) -> bool:
-    """Create the demo world once. Returns False when it was already there."""
+    """Create the demo world once. Returns False when it was already there.
+
+    An existing demo world gets the directory's additions (new structures, professionals
+    and their logins); nothing else of it changes.
+    """
     if settings.is_production:
         raise ConfigurationError("demo data is refused in production")
     if await InsuredPerson.exists().where(InsuredPerson.nir == CAMILLE):
+        await _demo_directory(settings)
         return False
     codes = dict(zip(PENDING, PENDING_CODES, strict=True))
     await import_registry(settings, registry_rows(), codes=codes)
-    await import_directory(settings, directory_rows(), open_pro_account)
+    await _demo_directory(settings)
     async with database.transaction():
         await _citizen_account(settings, CAMILLE, TOTP_SECRETS["camille"])
         await _citizen_account(settings, DOMINIQUE, TOTP_SECRETS["dominique"])
-        for name, number in (("gp", GP_RPPS), ("pharmacist", PHARMACIST_RPPS),
-                             ("radiologist", RADIOLOGIST_RPPS)):
-            await _credentials(settings, "pro", number, TOTP_SECRETS[name])
         owner = await InsuredPerson.select(InsuredPerson.id).where(InsuredPerson.nir == CAMILLE).first()
         delegate = await InsuredPerson.select(InsuredPerson.id).where(
             InsuredPerson.nir == DOMINIQUE).first()
@@ -143,6 +194,7 @@ async def seed(settings: Settings) -> bool:
             invitation_hash=keyed_hash(settings.secrets.hmac_key, f"invite:{normalise_code('seeded')}"),
         ))
     await _seed_documents(settings)
+    await _seed_prescriptions(settings)
     return True
 
 
@@ -212,6 +264,49 @@ async def _seed_documents(settings: Settings) -> None:
                                                role="gp"))
 
 
+async def _demo_actor(settings: Settings, kind: str, identifier: str):
+    """A demo account acting without a browser session (the seed writes through the services)."""
+    from backend.core.auth import Actor
+
+    account = await Account.select().where(Account.login_key == login_key(settings, kind, identifier)).first()
+    return Actor(account_id=account["id"], kind=kind, session_id="demo-seed", stage="active",
+                 person_id=account["person"], professional_id=account["professional"],
+                 authenticated_at=utcnow())
+
+
+def _dosage(dose: float, unit: str, times: int, days: int, text: str | None = None) -> dict:
+    return {"dose_value": dose, "dose_unit": unit, "frequency": times, "period": 1, "period_unit": "d",
+            "route": "oral", "duration_days": days, "text": text}
+
+
+# Dr MÉDECIN's e-prescriptions for Camille: (lines, consent); the second is partly dispensed.
+DEMO_PRESCRIPTIONS = [
+    ([{"cis": "60234100", "dosage": _dosage(1, "comprimé", 3, 5, "Au milieu des repas."), "quantity": 1},
+      {"cis": "64672103", "dosage": _dosage(1, "comprimé", 2, 7), "quantity": 1}], True),
+    ([{"cis": "65143010", "dosage": _dosage(1, "comprimé", 1, 30, "Le matin à jeun."), "quantity": 1,
+       "renewals": 2, "non_substitutable": True, "non_substitution_reason": "MTE"}], True),
+]
+
+
+async def _seed_prescriptions(settings: Settings) -> None:
+    """Camille's e-prescriptions from Dr MÉDECIN, each with its PDF in her record; Bruno OFFICINE's
+    pharmacy already dispensed part of the second one."""
+    from backend.prescriptions import services as prescriptions
+
+    gp = await _demo_actor(settings, "pro", GP_RPPS)
+    pharmacist = await _demo_actor(settings, "pro", PHARMACIST_RPPS)
+    camille = (await InsuredPerson.select(InsuredPerson.id).where(InsuredPerson.nir == CAMILLE).first())["id"]
+    written = [await prescriptions.write(settings, gp, camille, {"lines": ls, "dispensing_visible": consent})
+               for ls, consent in DEMO_PRESCRIPTIONS]
+    citizen = await _demo_actor(settings, "citizen", CAMILLE)
+    [pharmacy] = await search_structures(STRUCTURES["pharmacy"]["structure_name"])
+    await prescriptions.set_my_pharmacy(citizen, camille, pharmacy["id"])
+    opened = await prescriptions.lookup(pharmacist, written[1]["number"])
+    first = opened["lines"][0]
+    await prescriptions.dispense(pharmacist, opened["id"], [
+        {"line_id": first["id"], "quantity": 1, "expected_dispensed": 0}])
+
+
 def summary() -> str:
     """The demo logins, printed by ./scripts/run."""
     lines = [
@@ -220,12 +315,19 @@ def summary() -> str:
         f"  caregiver Dominique EXEMPLE  NIR {DOMINIQUE}   TOTP secret {TOTP_SECRETS['dominique']}",
         f"  GP        Alice MÉDECIN      RPPS {GP_RPPS}   TOTP secret {TOTP_SECRETS['gp']}",
         f"  pharmacist Bruno OFFICINE    RPPS {PHARMACIST_RPPS}   TOTP secret {TOTP_SECRETS['pharmacist']}",
+        f"  pharmacist Inès COMPTOIR     RPPS {PHARMACIST2_RPPS}   TOTP secret {TOTP_SECRETS['pharmacist2']}"
+        "   (same pharmacy)",
         f"  radiologist Chloé IMAGERIE   RPPS {RADIOLOGIST_RPPS}   TOTP secret {TOTP_SECRETS['radiologist']}",
         "Not yet activated (NIR / date of birth / activation code):",
     ]
     births = {PENDING[0]: "1990-01-30", PENDING[1]: "1995-08-08", PENDING[2]: "1988-02-02"}
     for person_nir, code in zip(PENDING, PENDING_CODES, strict=True):
         lines.append(f"  {person_nir} / {births[person_nir]} / {code}")
+    lines.append("Pharmacies (FINESS / name / commune):")
+    for structure in STRUCTURES.values():
+        if structure["structure_kind"] == "pharmacy":
+            lines.append(f"  {structure['finess']} / {structure['structure_name']} / "
+                         f"{structure['postcode']} {structure['commune']}")
     return "\n".join(lines)
 
 

@@ -9,6 +9,8 @@ APP_REGISTRY = AppRegistry(
         "backend.accounts.piccolo_app",
         "backend.access.piccolo_app",
         "backend.documents.piccolo_app",
+        "backend.messaging.piccolo_app",
+        "backend.prescriptions.piccolo_app",
     ]
 )
 

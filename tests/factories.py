@@ -85,6 +85,7 @@ def login_demo(make_api, who: str) -> Any:
         "dominique": ("citizen", demo.DOMINIQUE),
         "gp": ("pro", demo.GP_RPPS),
         "pharmacist": ("pro", demo.PHARMACIST_RPPS),
+        "pharmacist2": ("pro", demo.PHARMACIST2_RPPS),
         "radiologist": ("pro", demo.RADIOLOGIST_RPPS),
     }[who]
     r = api.post("/api/auth/login", json={"identifier": ident, "password": demo.DEMO_PASSWORD, "kind": kind})

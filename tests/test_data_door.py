@@ -19,6 +19,13 @@ BACKEND = Path(__file__).resolve().parent.parent / "backend"
 PROTECTED = {
     "document": ("documents/repository.py", "Document"),
     "upload_receipt": ("documents/repository.py", "UploadReceipt"),
+    "prescription": ("prescriptions/repository.py", "Prescription"),
+    "prescription_line": ("prescriptions/repository.py", "PrescriptionLine"),
+    "prescription_dispense": ("prescriptions/repository.py", "PrescriptionDispense"),
+    "prescription_opening": ("prescriptions/repository.py", "PrescriptionOpening"),
+    "message_thread": ("messaging/repository.py", "MessageThread"),
+    "thread_message": ("messaging/repository.py", "ThreadMessage"),
+    "message_attachment": ("messaging/repository.py", "MessageAttachment"),
 }
 # Where a table is declared and registered (no queries there).
 DECLARATIONS = ("tables.py", "piccolo_app.py")

@@ -66,6 +66,11 @@ def _body_schema(op: dict) -> tuple[str, dict] | None:
     return None
 
 
+# Public directory entries: every logged-in actor may read them, so no actor is refused; the
+# logged-out caller (401) and the unknown id (404) are tested in tests/test_structures.py.
+OPEN_TO_EVERY_ACTOR = {"getStructure"}
+
+
 def operations_in_scope() -> set[str]:
     """Operations with a path parameter, and those whose body carries a ``code`` or a ``token``."""
     found = set()
@@ -74,7 +79,7 @@ def operations_in_scope() -> set[str]:
         carries_code = body is not None and {"code", "token"} & set(body[1].get("properties", {}))
         if "{" in path or (carries_code and not path.startswith(CREDENTIAL_STEPS)):
             found.add(name)
-    return found
+    return found - OPEN_TO_EVERY_ACTOR
 
 
 # Reason codes the access history stores for a refusal (the citizen reads them in words).
@@ -453,6 +458,132 @@ def _events_since(run, last: int) -> list[tuple]:
     rows = run(database.fetch, "SELECT id, person, action, outcome, purpose FROM access_event "
                                "WHERE id > {} ORDER BY id", last)
     return [(r["id"], str(r["person"]), r["action"], r["outcome"], r["purpose"]) for r in rows]
+
+
+# --- messaging ---
+# The registered GP writes to the patient; the rows name that thread, a file the patient sent in it,
+# and the patient's inbox. A professional outside the thread is refused and recorded (no basis,
+# blocked, or a basis but not in the conversation); a citizen without the right (another person, a
+# caregiver without the ``messaging`` scope) is refused without an event, and so is a professional
+# on the citizen side's inbox. Only the professional side closes a thread (403 for the patient).
+NOT_IN_THREAD = "not a thread participant"
+MESSAGING_CITIZENS = [Row("other", 404), Row("revoked", 404), Row("card_only", 404), Row("caregiver", 404),
+                      Row("reader", 404)]
+THREAD_REFUSED = [*MESSAGING_CITIZENS, Row("stranger", 404, NO_BASIS), *LAPSED_CODES, Row("ex_gp", 404, BLOCKED),
+                  Row("granted", 404, NOT_IN_THREAD), Row("pharmacist", 404, NOT_IN_THREAD)]
+INBOX_REFUSED = [*MESSAGING_CITIZENS, Row("stranger", 404), Row("ex_gp", 404), Row("gp", 404)]
+MATRIX.update({
+    "listThreads": Op("", "patient", INBOX_REFUSED, on="messaging_profile"),
+    "startThread": Op("", "patient", INBOX_REFUSED, on="messaging_profile"),
+    "getThread": Op("thread.read", "patient", THREAD_REFUSED, on="gp_thread"),
+    "postMessage": Op("thread.reply", "patient", THREAD_REFUSED, on="gp_thread"),
+    "uploadMessage": Op("thread.reply", "patient", THREAD_REFUSED, on="gp_thread"),
+    "markThreadRead": Op("thread.read", "patient", THREAD_REFUSED, on="gp_thread"),
+    "closeThread": Op("thread.close", "gp", [*THREAD_REFUSED, Row("patient", 403)], on="gp_thread"),
+    "messageAttachment": Op("thread.attachment", "gp", THREAD_REFUSED, on="thread_attachment"),
+})
+BODIES.update({
+    "startThread": {"structure_id": "{structure_id}", "text": "Mon ordonnance est-elle prête ?"},
+    "postMessage": {"text": "Merci docteur."},
+})
+UPLOADS.update({"uploadMessage": {"text": "Voici la photo de l'ordonnance."}})
+
+
+def _gp_thread(mw: MatrixWorld) -> dict[str, str]:
+    pid = mw.ids["profile_id"]
+    r = mw.clients["gp"].post("/api/pro/threads", json={"person_id": pid, "text": "Vos résultats sont arrivés."})
+    assert r.status_code == 201, r.text
+    return {"thread_id": r.json()["id"], "person_id": pid}
+
+
+def _thread_attachment(mw: MatrixWorld) -> dict[str, str]:
+    values = _gp_thread(mw)
+    r = mw.clients["patient"].post(f"/api/threads/{values['thread_id']}/messages/upload", data={"text": "Photo"},
+                                   files={"file": ("photo.pdf", pdf(), "application/pdf")})
+    assert r.status_code == 201, r.text
+    return {**values, "attachment_id": r.json()["attachments"][0]["id"]}
+
+
+def _messaging_profile(mw: MatrixWorld) -> dict[str, str]:
+    from backend.professionals.directory import search_structures
+
+    found = mw.clients["patient"].blocking_portal.call(search_structures, "Pharmacie de la Gare")
+    return {"person_id": mw.ids["profile_id"], "structure_id": str(found[0]["id"])}
+
+
+LAZY.update({"gp_thread": _gp_thread, "thread_attachment": _thread_attachment,
+             "messaging_profile": _messaging_profile})
+_STATE += (
+    "SELECT id, status, last_seq, citizen_read_seq, pro_read_seq, closed_at FROM message_thread ORDER BY id",
+    "SELECT id FROM thread_message ORDER BY id",
+    "SELECT id FROM message_attachment ORDER BY id",
+)
+# --- end of messaging ---
+
+
+# --- prescriptions ---
+# The registered GP wrote a prescription for the patient (``rx``); on ``rx_opened`` the pharmacist
+# also opened it by its number, which gives their pharmacy the key to dispense. The citizen side
+# reads (caregivers with ``read_documents``) and sends (``messaging``); professionals on the citizen
+# side's endpoints are refused without an event. A prescriber without a basis, a blocked one, and a
+# professional who neither wrote it nor holds its key are refused and recorded.
+RX_CITIZENS = [Row("other", 404), Row("revoked", 404), Row("card_only", 404), Row("gp", 404),
+               Row("pharmacist", 404)]
+RX_PRO = [Row("patient", 403), Row("caregiver", 403), Row("ex_gp", 404, BLOCKED)]
+MATRIX.update({
+    "listPrescriptions": Op("", "patient", RX_CITIZENS),
+    "getPrescription": Op("", "patient", RX_CITIZENS, on="rx"),
+    "sendPrescription": Op("prescription.send", "patient", [*RX_CITIZENS, Row("reader", 404)], on="rx"),
+    "getMyPharmacy": Op("", "patient", [*RX_CITIZENS, Row("reader", 404)], on="messaging_profile"),
+    "setMyPharmacy": Op("", "patient", [*RX_CITIZENS, Row("reader", 404)], on="messaging_profile"),
+    "proWritePrescription": Op("prescription.create", "gp", [
+        *RX_PRO, Row("pharmacist", 403), Row("stranger", 404, NO_BASIS), *LAPSED_CODES]),
+    "proListPrescriptions": Op("prescription.list", "gp", [
+        *RX_PRO, Row("pharmacist", 404, OUTSIDE), Row("stranger", 404, NO_BASIS), *LAPSED_CODES]),
+    "proGetPrescription": Op("prescription.read", "gp", [
+        *RX_PRO, Row("pharmacist", 404, OUTSIDE), Row("stranger", 404, OUTSIDE),
+        Row("granted", 404, OUTSIDE)], on="rx"),
+    "proCancelPrescription": Op("prescription.cancel", "gp", [
+        *RX_PRO, Row("pharmacist", 404, OUTSIDE, on="rx_opened"), Row("stranger", 404, OUTSIDE),
+        Row("granted", 404, OUTSIDE)], on="rx"),
+    "proDispensePrescription": Op("prescription.dispense", "pharmacist", [
+        *RX_PRO, Row("gp", 403), Row("stranger", 403), Row("pharmacist", 404, OUTSIDE, on="rx")],
+        on="rx_opened"),
+})
+_DOSAGE = {"dose_value": 1, "dose_unit": "comprimé", "frequency": 3, "duration_days": 5}
+BODIES.update({
+    "sendPrescription": {"structure_id": "{structure_id}", "note": "Je passe vers 18h."},
+    "setMyPharmacy": {"structure_id": "{structure_id}"},
+    "proWritePrescription": {"lines": [{"cis": "60234100", "dosage": _DOSAGE, "quantity": 1}],
+                             "dispensing_visible": True},
+    "proDispensePrescription": {"lines": [{"line_id": "{line_id}", "quantity": 1, "expected_dispensed": 0}]},
+})
+
+
+def _rx(mw: MatrixWorld) -> dict[str, str]:
+    r = mw.clients["gp"].post(f"/api/pro/patients/{mw.ids['profile_id']}/prescriptions",
+                              json=BODIES["proWritePrescription"])
+    assert r.status_code == 201, r.text
+    return {**_messaging_profile(mw), "prescription_id": r.json()["id"], "line_id": r.json()["lines"][0]["id"],
+            "number": r.json()["number"]}
+
+
+def _rx_opened(mw: MatrixWorld) -> dict[str, str]:
+    values = _rx(mw)
+    r = mw.clients["pharmacist"].post("/api/pro/prescriptions/lookup", json={"number": values["number"]})
+    assert r.status_code == 200, r.text
+    return values
+
+
+LAZY.update({"rx": _rx, "rx_opened": _rx_opened})
+_STATE += (
+    "SELECT id, status, document, cancelled_at FROM prescription ORDER BY id",
+    "SELECT id, dispensed FROM prescription_line ORDER BY id",
+    "SELECT id FROM prescription_dispense ORDER BY id",
+    "SELECT id, structure, via FROM prescription_opening ORDER BY id",
+    "SELECT person, structure FROM my_pharmacy ORDER BY person",
+)
+# --- end of prescriptions ---
 
 
 ROWS = [pytest.param(name, row, id=f"{name}-{row.actor}-{row.on or op.on}")

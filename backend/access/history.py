@@ -41,6 +41,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "token-used": ("QR code déjà utilisé", "QR code already used"),
     "delegation-ended": ("la délégation qui permettait de présenter la carte a pris fin",
                          "the delegation that allowed presenting the card has ended"),
+    "not a thread participant": ("ne participe pas à cette conversation", "not part of this conversation"),
 }
 # Sentences stored before the codes above existed.
 _OLDER_REASONS = {
@@ -84,6 +85,17 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "record.export": ("Export de toutes les données", "Export of all the data"),
     "temporary_access.redeem": ("Utilisation d'un code d'accès", "Use of an access code"),
     "emergency.declare": ("Déclaration d'un accès en urgence", "Emergency access declaration"),
+    "thread.start": ("Début d'une conversation de messagerie", "Start of a messaging conversation"),
+    "thread.read": ("Lecture d'une conversation de messagerie", "Messaging conversation read"),
+    "thread.reply": ("Envoi d'un message", "Message sent"),
+    "thread.close": ("Clôture d'une conversation de messagerie", "Messaging conversation closed"),
+    "thread.attachment": ("Ouverture d'une pièce jointe de message", "Message attachment opened"),
+    "prescription.create": ("Rédaction d'une ordonnance", "Prescription written"),
+    "prescription.list": ("Consultation de la liste des ordonnances", "Prescription list view"),
+    "prescription.read": ("Consultation d'une ordonnance", "Prescription view"),
+    "prescription.send": ("Envoi d'une ordonnance à une pharmacie", "Prescription sent to a pharmacy"),
+    "prescription.dispense": ("Délivrance de médicaments", "Medicines dispensed"),
+    "prescription.cancel": ("Annulation d'une ordonnance", "Prescription cancelled"),
 }
 
 

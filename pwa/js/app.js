@@ -26,6 +26,19 @@ const PROFILE_KEY = "carnet.profile";
 // nothing about who is logged in (the session cookie itself is HttpOnly).
 const SIGNED_IN_KEY = "carnet.signedIn";
 
+// "?v=<build>", as in this module's own address (empty in a test harness without it).
+const BUILD_QUERY = new URL(import.meta.url).search;
+
+/**
+ * A view whose module (pwa/js/views/<name>.js) is loaded the first time it is
+ * shown, at its versioned address. The address is built at run time on purpose:
+ * the server preloads the modules named in import("...") calls, and these views
+ * need not weigh on the first load of every visitor.
+ */
+function lazy(name) {
+  return { render: async (ctx) => (await import(`./views/${name}.js${BUILD_QUERY}`)).render(ctx) };
+}
+
 // access: public (logged out only), citizen, pro, user (any logged-in account).
 // offline: can render from the IndexedDB snapshot when the network is gone.
 const ROUTES = {
@@ -42,6 +55,10 @@ const ROUTES = {
   pro: { view: proView, access: "pro" },
   patients: { view: proView.patientsView, access: "pro" },
   patient: { view: patientView, access: "pro" },
+  // E-prescriptions, loaded on first use: the citizen's, the pharmacist's counter, the prescriber's form.
+  prescriptions: { view: lazy("prescriptions"), access: "citizen" },
+  dispense: { view: lazy("dispense"), access: "pro" },
+  prescribe: { view: lazy("prescribe"), access: "pro" },
 };
 
 // [route, label key, icon, other routes of the same section]
@@ -50,12 +67,14 @@ const NAV = {
     ["home", "nav.home", "home"],
     ["card", "nav.card", "card"],
     ["documents", "nav.documents", "doc"],
+    ["prescriptions", "nav.prescriptions", "pill"],
     ["privacy", "nav.privacy", "lock", ["delegations"]],
     ["security", "nav.security", "shield"],
   ],
   pro: [
-    ["pro", "nav.pro", "check", ["patient"]],
+    ["pro", "nav.pro", "check", ["patient", "prescribe"]],
     ["patients", "nav.patients", "people"],
+    ["dispense", "nav.dispense", "pill"],
     ["security", "nav.security", "shield"],
   ],
 };
@@ -456,6 +475,7 @@ function bindShell() {
     if (!selectProfile(el.profileSelect.value)) return;
     const route = router.current();
     if (route.name === "card" && route.params.length) router.navigate("card");
+    else if (route.name === "prescriptions" && route.params.length) router.navigate("prescriptions");
     else renderRoute({ focus: false });
   });
 

@@ -47,6 +47,8 @@ const ICONS = {
   camera: "M4 7h3l2-3h6l2 3h3a1 1 0 0 1 1 1v11a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1V8a1 1 0 0 1 1-1zm8 10a4 4 0 1 0 0-8 4 4 0 0 0 0 8z",
   upload: "M12 16V4m-5 5 5-5 5 5M4 16v3a1 1 0 0 0 1 1h14a1 1 0 0 0 1-1v-3",
   bell: "M6 16V11a6 6 0 0 1 12 0v5l2 2H4zM10 20a2 2 0 0 0 4 0",
+  pill: "M10.5 20.5 20.5 10.5a4.95 4.95 0 1 0-7-7l-10 10a4.95 4.95 0 1 0 7 7zM8.5 8.5l7 7",
+  send: "M22 2 11 13M22 2l-7 20-4-9-9-4z",
 };
 
 /** A decorative line icon (hidden from assistive technologies). */
@@ -145,6 +147,37 @@ export function showError(alertEl, err, scope, fieldMap = {}) {
   return first;
 }
 
+/**
+ * Several client-side errors at once: each next to its control, and a summary
+ * in the alert area whose links lead to the controls; the summary takes the
+ * focus. problems: [{control, message, label?, errorEl?}] (label names the
+ * field in the summary; errorEl is where the message goes when it is not
+ * "<control id>-error", e.g. for a group of radio buttons). Returns false.
+ */
+export function errorSummary(alertEl, problems) {
+  for (const { control, message, errorEl } of problems) {
+    if (errorEl) {
+      errorEl.textContent = message;
+      errorEl.hidden = false;
+      control.setAttribute("aria-invalid", "true");
+    } else setFieldError(control, message);
+  }
+  const count = problems.length;
+  const box = h("div", { class: "notice notice-error error-summary", tabindex: "-1" },
+    h("p", { class: "alert-text" }, t(count === 1 ? "form.errors.one" : "form.errors", { count })),
+    h("ul", {}, ...problems.map(({ control, message, label }) => h("li", {},
+      h("a", {
+        href: `#${control.id}`,
+        onclick: (event) => {
+          event.preventDefault(); // a bare "#id" would leave the hash route
+          control.focus();
+        },
+      }, label ? t("form.errors.item", { label, message }) : message)))));
+  alertEl.replaceChildren(box);
+  box.focus();
+  return false;
+}
+
 /** Client-side validation failure on one control: message, alert, focus. */
 export function invalid(alertEl, control, message) {
   setFieldError(control, message);
@@ -175,14 +208,15 @@ export function holdFor(button, err) {
 
 /**
  * A button that asks for confirmation inline before running action();
- * errors of the action are shown next to it.
+ * errors of the action are shown next to it. cancelText names the button that
+ * steps back ("Annuler" unless that would read as the action itself).
  */
-export function confirmAction({ label, ariaLabel, question, confirmText, action, id }) {
+export function confirmAction({ label, ariaLabel, question, confirmText, action, id, cancelText }) {
   const alert = alertBox("");
   alert.removeAttribute("id");
   const open = h("button", { type: "button", id, class: "btn btn-danger-quiet", "aria-label": ariaLabel }, label);
   const yes = h("button", { type: "button", class: "btn btn-danger" }, confirmText);
-  const no = h("button", { type: "button", class: "btn btn-quiet" }, t("common.cancel"));
+  const no = h("button", { type: "button", class: "btn btn-quiet" }, cancelText || t("common.cancel"));
   const box = h("div", { class: "confirm", hidden: true }, h("p", {}, question), h("div", { class: "actions" }, yes, no));
   open.addEventListener("click", () => {
     box.hidden = false;

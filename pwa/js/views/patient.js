@@ -1,6 +1,7 @@
 // #/patient/<id>: a professional's view of one patient's record: the
-// documents they may see (with open and download links), adding a document,
-// and declaring an emergency (physicians).
+// prescriptions a prescriber wrote (prescribe.js), the documents they may see
+// (with open and download links), adding a document, and declaring an
+// emergency (physicians).
 
 import { api, upload } from "../api.js";
 import {
@@ -243,6 +244,12 @@ export async function render(ctx) {
   const patient = patients.recall(patientId);
   const name = patient ? `${patient.first_name} ${patient.birth_name}` : null;
   const docs = documentsSection(patientId, first);
+  // Prescribers with access to the record write prescriptions here. Loaded on first use, at
+  // the versioned address of this module (a literal import("...") would be preloaded by all).
+  const prescriptions = first
+    ? await import(`./prescribe.js${new URL(import.meta.url).search}`)
+      .then((m) => m.prescriberSection(ctx, patientId, me))
+    : null;
 
   return h("div", { class: "view" },
     h("p", {}, h("a", { href: "#/pro", class: "link-back" }, t("patient.back"))),
@@ -253,6 +260,7 @@ export async function render(ctx) {
         [t("patient.access"), first ? basisBadge(patient) : basisBadge(null)],
       ])
       : null,
+    prescriptions,
     docs.box,
     addSection(ctx, patient, catalogue, () => (first ? docs.reload() : ctx.rerender())),
     // Break-glass access is for physicians without another access to the record.

@@ -199,7 +199,7 @@ function redeemSection(ctx) {
 // --- reading the presented QR code with the camera ----------------------------------
 
 /** Whether this browser decodes QR codes from a camera (BarcodeDetector with "qr_code"). */
-async function qrScanSupported() {
+export async function qrScanSupported() {
   if (!("BarcodeDetector" in window) || !navigator.mediaDevices?.getUserMedia) return false;
   try {
     return (await window.BarcodeDetector.getSupportedFormats()).includes("qr_code");
@@ -212,8 +212,14 @@ async function qrScanSupported() {
  * A "scan with the camera" button, the camera view and a live status line.
  * onRead(text) gets the first QR code read; the camera stops as soon as a code
  * is read, on "stop", when the page is hidden and when the view is left.
+ * texts overrides the messages said when a code is read, when the camera is
+ * refused or missing, and the hint below ({read, denied, failed, orType}).
  */
-function qrScanner(ctx, onRead) {
+export function qrScanner(ctx, onRead, texts = {}) {
+  const say = {
+    read: t("pro.scan.read"), denied: t("pro.scan.denied"), failed: t("pro.scan.failed"),
+    orType: t("pro.scan.or_type"), ...texts,
+  };
   const status = h("p", { id: "scan-status", class: "muted", role: "status" });
   const video = h("video", {
     id: "scan-video", class: "qr", muted: true, playsinline: true, "aria-label": t("pro.scan.video"),
@@ -246,7 +252,7 @@ function qrScanner(ctx, onRead) {
     try {
       const value = (await detector.detect(video)).find((code) => code.rawValue)?.rawValue;
       if (value && stream) {
-        stop(t("pro.scan.read"));
+        stop(say.read);
         onRead(value);
         return;
       }
@@ -263,7 +269,7 @@ function qrScanner(ctx, onRead) {
       stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
     } catch (err) {
       stop(err?.name === "NotAllowedError" || err?.name === "SecurityError"
-        ? t("pro.scan.denied") : t("pro.scan.failed"));
+        ? say.denied : say.failed);
       return;
     }
     if (left) {
@@ -298,7 +304,7 @@ function qrScanner(ctx, onRead) {
   });
   return h("div", { class: "scan", id: "scan" },
     h("div", { class: "actions" }, start, stopButton), status, box,
-    h("p", { class: "muted" }, t("pro.scan.or_type")));
+    h("p", { class: "muted" }, say.orType));
 }
 
 export async function render(ctx) {

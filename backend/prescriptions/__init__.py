@@ -1,0 +1,1 @@
+"""Prescriptions: the e-prescription, from the prescriber to the pharmacy counter."""
