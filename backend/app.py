@@ -249,7 +249,7 @@ def compression_config() -> CompressionConfig:
     """
     backend = "brotli" if importlib.util.find_spec("brotli") else "gzip"
     return CompressionConfig(backend=backend, gzip_compress_level=6, brotli_quality=5, minimum_size=500,
-                             exclude=[r"^/api/.+/(content|export)$", r"^/icons/"])
+                             exclude=[r"^/api/.+/(content|export)$", r"^/api/messaging/", r"^/icons/"])
 
 
 @get("/health", tags=["operations"], operation_id="health", include_in_schema=True)

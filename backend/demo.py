@@ -291,6 +291,7 @@ DEMO_PRESCRIPTIONS = [
 async def _seed_prescriptions(settings: Settings) -> None:
     """Camille's e-prescriptions from Dr MÉDECIN, each with its PDF in her record; Bruno OFFICINE's
     pharmacy already dispensed part of the second one."""
+    from backend.messaging import services as messaging
     from backend.prescriptions import services as prescriptions
 
     gp = await _demo_actor(settings, "pro", GP_RPPS)
@@ -301,10 +302,14 @@ async def _seed_prescriptions(settings: Settings) -> None:
     citizen = await _demo_actor(settings, "citizen", CAMILLE)
     [pharmacy] = await search_structures(STRUCTURES["pharmacy"]["structure_name"])
     await prescriptions.set_my_pharmacy(citizen, camille, pharmacy["id"])
-    opened = await prescriptions.lookup(pharmacist, written[1]["number"])
-    first = opened["lines"][0]
+    # She sent the second one to her pharmacy, which dispensed part of it and answered.
+    thread = await prescriptions.send_to_pharmacy(settings, citizen, written[1]["id"], pharmacy["id"],
+                                                  "Bonjour, je passe vers 18h.")
+    opened = await prescriptions.for_pro(pharmacist, written[1]["id"])
     await prescriptions.dispense(pharmacist, opened["id"], [
-        {"line_id": first["id"], "quantity": 1, "expected_dispensed": 0}])
+        {"line_id": opened["lines"][0]["id"], "quantity": 1, "expected_dispensed": 0}])
+    await messaging.post_message(settings, pharmacist, thread["id"],
+                                 text="Bonjour, votre commande est prête : une boîte sur trois est délivrée.")
 
 
 def summary() -> str:

@@ -61,6 +61,7 @@ class Settings:
     max_document_bytes: int = 20_000_000
     announcement_delay_days: int = 15
     emergency_minutes: int = 240
+    pro_messages_per_10_minutes: int = 120  # a pharmacy answers many patients; citizens: 30
     log_level: str = "INFO"
 
     @property
@@ -301,5 +302,6 @@ def load_settings(env: dict[str, str] | None = None, *, create_secrets: bool | N
         max_document_bytes=int(env.get("CARNET_MAX_DOCUMENT_BYTES", 20_000_000)),
         announcement_delay_days=int(env.get("CARNET_ANNOUNCEMENT_DELAY_DAYS", 15)),
         emergency_minutes=int(env.get("CARNET_EMERGENCY_MINUTES", 240)),
+        pro_messages_per_10_minutes=int(env.get("CARNET_PRO_MESSAGES_PER_10_MINUTES", 120)),
         log_level=env.get("CARNET_LOG_LEVEL", "INFO"),
     )

@@ -60,7 +60,7 @@ DEFAULT_PAGE = 30
 MAX_INBOX = 100
 # Sending limits per account, by side (a pharmacy answers many patients).
 MESSAGE_WINDOW = timedelta(minutes=10)
-MESSAGES_PER_WINDOW = {CITIZEN: 30, PRO: 120}
+MESSAGES_PER_WINDOW = {CITIZEN: 30}  # the professional side's: CARNET_PRO_MESSAGES_PER_10_MINUTES
 THREAD_WINDOW = timedelta(days=1)
 THREADS_PER_WINDOW = {CITIZEN: 10, PRO: 50}
 PHARMACY = "pharmacy"
@@ -137,7 +137,7 @@ def _check_limit(limit: int, most: int) -> int:
     return limit
 
 
-async def _check_rate(actor: Actor, side: str, *, new_thread: bool, lock: bool) -> None:
+async def _check_rate(settings: Settings, actor: Actor, side: str, *, new_thread: bool, lock: bool) -> None:
     """Refuse (429, with ``Retry-After``) an account that sends too much.
 
     With ``lock`` (inside the write transaction), concurrent sends of one
@@ -147,7 +147,8 @@ async def _check_rate(actor: Actor, side: str, *, new_thread: bool, lock: bool) 
         await database.fetch("SELECT pg_advisory_xact_lock(hashtextextended({}, 0))",
                              f"messaging:{actor.account_id}")
     now = utcnow()
-    checks = [(repository.sent_since, MESSAGE_WINDOW, MESSAGES_PER_WINDOW[side])]
+    most = settings.pro_messages_per_10_minutes if side == PRO else MESSAGES_PER_WINDOW[side]
+    checks = [(repository.sent_since, MESSAGE_WINDOW, most)]
     if new_thread:
         checks.append((repository.started_since, THREAD_WINDOW, THREADS_PER_WINDOW[side]))
     for count, window, most in checks:
@@ -408,7 +409,7 @@ async def _write(settings: Settings, actor: Actor, side: Side, thread: dict, tex
     message = _message_row(settings, actor, side, text, author, utcnow())
     try:
         async with database.transaction():
-            await _check_rate(actor, side.name, new_thread=new_thread is not None, lock=True)
+            await _check_rate(settings, actor, side.name, new_thread=new_thread is not None, lock=True)
             if new_thread is not None:
                 await repo.insert_thread(new_thread)
             seq = await repo.insert_message(thread["id"], message, pending.rows)
@@ -447,7 +448,7 @@ async def start_citizen_thread(settings: Settings, actor: Actor, person_id: UUID
                              "les autres professionnels vous écrivent en premier.",
                              "You may start a conversation with a pharmacy only: other professionals "
                              "write to you first.")
-    await _check_rate(actor, side.name, new_thread=True, lock=False)
+    await _check_rate(settings, actor, side.name, new_thread=True, lock=False)
     now = utcnow()
     thread_id = uuid.uuid4()
     row = {"id": thread_id, "person": person_id, "structure": structure["id"], "professional": None,
@@ -478,7 +479,7 @@ async def start_pro_thread(settings: Settings, actor: Actor, person_id: UUID, *,
     text, subject = check_text(text), check_subject(subject)
     policy = await pro_policy(actor)
     side = await pro_side(actor, person_id, action="thread.start", policy=policy)
-    await _check_rate(actor, side.name, new_thread=True, lock=False)
+    await _check_rate(settings, actor, side.name, new_thread=True, lock=False)
     structure = await directory.get_structure(policy.structure_id) if policy.structure_id else None
     now = utcnow()
     thread_id = uuid.uuid4()
@@ -522,7 +523,7 @@ async def _post(settings: Settings, actor: Actor, thread_id: UUID, *, text: str,
     if thread["status"] != "open":
         raise Conflict("Cette conversation est close : elle n'accepte plus de message.",
                        detail_en="This conversation is closed: it accepts no new message.")
-    await _check_rate(actor, side.name, new_thread=False, lock=False)
+    await _check_rate(settings, actor, side.name, new_thread=False, lock=False)
     pending = await _prepare(settings, actor, thread["person"], document_ids=list(document_ids),
                              upload=upload, references=refs)
     message = await _write(settings, actor, side, thread, text, pending, action="thread.reply")
