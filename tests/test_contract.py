@@ -75,13 +75,18 @@ def _login(url: str, role: str) -> httpx.Client:
 
 
 def _known_ids(url: str, role: str, client: httpx.Client) -> dict[str, list[str]]:
-    """Ids this user can name: their profiles (Camille's, for the others) and Camille's documents."""
+    """Ids this user can name: their profiles (Camille's, for the others), and Camille's documents,
+    prescriptions, conversations, and the pharmacies."""
     camille = client if role == "citizen" else _login(url, "citizen")
     own = [p["id"] for p in camille.get("/api/me").json()["profiles"]]
     profiles = own if role != "caregiver" else [
         p["id"] for p in client.get("/api/me").json()["profiles"] if p["relation"] == "delegate"]
     documents = [d["id"] for d in camille.get(f"/api/profiles/{own[0]}/documents").json()["items"]]
-    return {"profiles": profiles, "documents": documents[:10]}
+    prescriptions = [p["id"] for p in camille.get(f"/api/profiles/{own[0]}/prescriptions").json()["items"]]
+    threads = [t["id"] for t in camille.get(f"/api/profiles/{own[0]}/threads").json()["items"]]
+    pharmacies = [s["id"] for s in camille.get("/api/pharmacies", params={"q": "pharmacie"}).json()["items"]]
+    return {"profiles": profiles, "documents": documents[:10], "prescriptions": prescriptions,
+            "threads": threads, "structures": pharmacies}
 
 
 def _config(ids: dict[str, list[str]] | None) -> str:
@@ -94,9 +99,21 @@ values = {json.dumps(ids["profiles"])}
 [dictionaries.documents]
 values = {json.dumps(ids["documents"])}
 
+[dictionaries.prescriptions]
+values = {json.dumps(ids["prescriptions"])}
+
+[dictionaries.threads]
+values = {json.dumps(ids["threads"])}
+
+[dictionaries.structures]
+values = {json.dumps(ids["structures"])}
+
 [parameters]
 "path.profile_id" = {{ dictionary = "profiles", probability = 0.8 }}
 "path.document_id" = {{ dictionary = "documents", probability = 0.8 }}
+"path.prescription_id" = {{ dictionary = "prescriptions", probability = 0.8 }}
+"path.thread_id" = {{ dictionary = "threads", probability = 0.8 }}
+"path.structure_id" = {{ dictionary = "structures", probability = 0.8 }}
 """
 
 
