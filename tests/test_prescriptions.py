@@ -336,3 +336,18 @@ def test_the_citizen_sends_it_to_her_pharmacy_and_both_pharmacists_see_it(demo_a
     r = camille.post(f"/api/prescriptions/{other['id']}/send", json={"structure_id": practice})
     assert r.status_code == 422 and r.headers["content-type"].startswith(PROBLEM)
     assert bruno.get(f"/api/pro/prescriptions/{other['id']}").status_code == 404
+
+
+def test_a_pharmacist_reading_a_conversation_is_not_told_as_a_first_look_into_the_record(demo_apis, make_api):
+    camille, person = demo_apis["camille"], me(demo_apis["camille"])
+    ines = login_demo(make_api, "pharmacist2")
+    [thread] = ines.get("/api/pro/threads").json()["items"]  # Camille's, from the demo world
+    assert ines.get(f"/api/threads/{thread['id']}").status_code == 200
+    notes = camille.get(f"/api/profiles/{person}/notifications").json()
+    assert not [n for n in notes if "COMPTOIR" in n["text_fr"]]
+    # Opening the prescription it carries is a read of the record: that one is told.
+    number = next(m["references"][0]["ref"] for m in ines.get(f"/api/threads/{thread['id']}").json()["messages"]
+                  if m["references"])
+    lookup(ines, number)
+    notes = camille.get(f"/api/profiles/{person}/notifications").json()
+    assert [n for n in notes if "COMPTOIR" in n["text_fr"] and "première fois" in n["text_fr"]]

@@ -135,6 +135,9 @@ def localise(event: dict, english: bool) -> dict:
 
 # A first allowed access by one of these leaves a notice for the citizen.
 NOTIFIED_KINDS = ("pro", "emergency")
+# Actions on a conversation the citizen side takes part in, not a look into the record: the
+# messaging slice tells the citizen about a new message itself.
+CONVERSATION = "thread."
 
 
 def _stamp(value: datetime) -> str:
@@ -191,7 +194,8 @@ async def record(
             "resource": resource, "purpose": purpose, "outcome": outcome, "created_at": utcnow(),
             "hidden_from_guardians": hidden_from_guardians,
         }
-        if actor_kind in NOTIFIED_KINDS and outcome == "allowed" and not hidden_from_guardians:
+        if actor_kind in NOTIFIED_KINDS and outcome == "allowed" and not hidden_from_guardians \
+                and not action.startswith(CONVERSATION):
             await _notify_first_access(person_id, event)
         prev = last[0]["hash"] if last else GENESIS
         await database.execute(
@@ -205,7 +209,8 @@ async def record(
 async def _notify_first_access(person_id: UUID, event: dict) -> None:
     seen = await database.fetch(
         "SELECT 1 AS seen FROM access_event WHERE person = {} AND actor_id = {} AND outcome = 'allowed' "
-        "AND hidden_from_guardians = {} LIMIT 1", person_id, event["actor_id"], False,
+        "AND hidden_from_guardians = {} AND action NOT LIKE {} LIMIT 1", person_id, event["actor_id"], False,
+        CONVERSATION + "%",
     )
     if seen and event["actor_kind"] != "emergency":
         return
