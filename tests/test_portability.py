@@ -108,3 +108,19 @@ def test_every_recorded_action_has_words_for_the_export():
             path.read_text()))
     assert {"card.verify", "document.read"} <= stored
     assert sorted(stored - set(history.ACTIONS)) == []
+
+
+def test_the_export_carries_the_prescriptions_and_the_conversations(demo_apis):
+    camille = demo_apis["camille"]
+    person = next(p["id"] for p in camille.get("/api/me").json()["profiles"] if p["relation"] == "self")
+    r = camille.get(f"/api/profiles/{person}/export")
+    assert r.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(r.content))
+    prescriptions = json.loads(archive.read("prescriptions.json"))
+    assert len(prescriptions) == 2 and all(p["number"] and p["lines"] for p in prescriptions)
+    dispensed = [line for p in prescriptions for line in p["lines"] if line["dispenses"]]
+    assert dispensed and dispensed[0]["status"] == "partly_dispensed"
+    [conversation] = json.loads(archive.read("conversations.json"))
+    texts = [m["text"] for m in conversation["messages"]]
+    assert texts[0] == "Bonjour, je passe vers 18h." and "prête" in texts[-1]  # oldest first, in clear
+    assert conversation["messages"][0]["references"][0]["kind"] == "prescription"

@@ -21,7 +21,9 @@ from backend.documents.blobstore import StoredBlob
 from backend.documents.services import blob_store, open_record, public
 from backend.identity import people
 from backend.identity.card import card_view
+from backend.messaging import services as messaging
 from backend.portability.summary import summary_html
+from backend.prescriptions import services as prescriptions
 
 FORMAT = "carnet-export/1"
 RETENTION_YEARS = 10
@@ -83,6 +85,8 @@ async def export_zip(settings: Settings, actor: Actor, person_id: UUID, *, engli
               async for event in history.iter_events(person_id, viewer=relation.kind)]
     given = await delegations.export_rows(person_id)
     chosen = await preferences.export_rows(person_id)
+    written = await _prescriptions(actor, person_id)
+    conversations = await _conversations(settings, actor, person_id)
     sections = {
         "profile.json": card_view(settings, person, []),
         "delegations.json": given,
@@ -90,6 +94,8 @@ async def export_zip(settings: Settings, actor: Actor, person_id: UUID, *, engli
         "blocked.json": chosen["blocked"],
         "temporary-access.json": chosen["temporary_access"],
         "research-choices.json": chosen["research_choices"],
+        "prescriptions.json": written,
+        "conversations.json": conversations,
         "access-history.json": events,
     }
     generated_at = utcnow()
@@ -117,6 +123,39 @@ async def export_zip(settings: Settings, actor: Actor, person_id: UUID, *, engli
     archive = await asyncio.to_thread(build)
     await audit.record(who, person_id, "record.export", always=True)
     return archive
+
+
+async def _prescriptions(actor: Actor, person_id: UUID) -> list[dict]:
+    """Every prescription of the profile, with its lines and what was dispensed."""
+    items: list[dict] = []
+    page = 1
+    while True:
+        data = await prescriptions.for_profile(actor, person_id, page=page,
+                                               page_size=prescriptions.MAX_PAGE_SIZE)
+        items += [{k: v for k, v in item.items() if k != "qr"} for item in data["items"]]
+        if not data["items"] or len(items) >= data["total"]:
+            return items
+        page += 1
+
+
+async def _conversations(settings: Settings, actor: Actor, person_id: UUID) -> list[dict]:
+    """Every conversation of the profile with all its messages, oldest first (texts decrypted)."""
+    threads: list[dict] = []
+    before = None
+    while True:
+        inbox = await messaging.list_threads(settings, actor, person_id, before=before,
+                                             limit=messaging.MAX_INBOX)
+        for item in inbox["items"]:
+            view = await messaging.get_thread(settings, actor, item["id"], limit=messaging.MAX_PAGE)
+            messages = list(view["messages"])
+            while view["next_before"]:
+                view = await messaging.get_thread(settings, actor, item["id"], before=view["next_before"],
+                                                  limit=messaging.MAX_PAGE)
+                messages += view["messages"]
+            threads.append({**view, "messages": messages[::-1]})
+        before = inbox["next_before"]
+        if before is None:
+            return threads
 
 
 async def close_space(actor: Actor, person_id: UUID, confirmation: str) -> dict:
