@@ -128,10 +128,19 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "serve":
         import uvicorn
 
-        from backend.app import create_app
+        if settings.workers > 1 and settings.is_sqlite:
+            # SQLite has a single writer, and live updates live in one process's memory.
+            print("carnet: CARNET_WORKERS > 1 needs PostgreSQL (CARNET_DATABASE_URL=postgresql://...); "
+                  "on SQLite, serve with CARNET_WORKERS=1", file=sys.stderr)
+            return 2
+        options = {"host": settings.host, "port": settings.port, "proxy_headers": True,
+                   "server_header": False, "log_level": "info"}
+        if settings.workers > 1:  # each process builds its own app from the same environment
+            uvicorn.run("backend.app:create_app", factory=True, workers=settings.workers, **options)
+        else:
+            from backend.app import create_app
 
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                    proxy_headers=True, server_header=False, log_level="info")
+            uvicorn.run(create_app(settings), **options)
     return 0
 
 

@@ -104,3 +104,19 @@ def test_autocommit_write_outside_a_transaction_is_serialised(tmp_path):
 def test_bad_database_url_is_refused():
     with pytest.raises(ValueError):
         database.build_engine("mysql://nope")
+
+
+def test_several_server_processes_on_postgresql_only(tmp_path):
+    base = {"CARNET_DATA_DIR": str(tmp_path)}
+    assert load_settings(base).workers == 1  # SQLite: one process
+    postgres = {**base, "CARNET_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/carnet"}
+    assert load_settings(postgres).workers == (os.cpu_count() or 1)
+    assert load_settings({**postgres, "CARNET_WORKERS": "3"}).workers == 3
+    for bad in ("0", "-2", "deux"):
+        with pytest.raises(ConfigurationError, match="CARNET_WORKERS"):
+            load_settings({**base, "CARNET_WORKERS": bad})
+    # SQLite has one writer and keeps live updates in one process: several processes are refused.
+    env = {**base, "CARNET_WORKERS": "2", "PATH": os.environ["PATH"]}
+    out = subprocess.run([sys.executable, "-m", "backend.cli", "serve"], env=env, capture_output=True, text=True,
+                         timeout=60, check=False)
+    assert out.returncode == 2 and "CARNET_WORKERS > 1 needs PostgreSQL" in out.stderr

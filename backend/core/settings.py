@@ -63,6 +63,7 @@ class Settings:
     emergency_minutes: int = 240
     pro_messages_per_10_minutes: int = 120  # a pharmacy answers many patients; citizens: 30
     log_level: str = "INFO"
+    workers: int = 1  # server processes (``carnet serve``); more than one needs PostgreSQL
 
     @property
     def is_production(self) -> bool:
@@ -304,4 +305,15 @@ def load_settings(env: dict[str, str] | None = None, *, create_secrets: bool | N
         emergency_minutes=int(env.get("CARNET_EMERGENCY_MINUTES", 240)),
         pro_messages_per_10_minutes=int(env.get("CARNET_PRO_MESSAGES_PER_10_MINUTES", 120)),
         log_level=env.get("CARNET_LOG_LEVEL", "INFO"),
+        workers=_workers(env, database_url),
     )
+
+
+def _workers(env: dict[str, str], database_url: str) -> int:
+    """``CARNET_WORKERS``: by default one process per core on PostgreSQL, one on SQLite."""
+    raw = env.get("CARNET_WORKERS")
+    if raw is None:
+        return 1 if database_url.startswith("sqlite") else max(1, os.cpu_count() or 1)
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise ConfigurationError(f"CARNET_WORKERS: a number of processes, 1 or more (got {raw!r})")
+    return int(raw)
