@@ -13,8 +13,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from uuid import UUID
 
-from piccolo.engine.postgres import PostgresEngine
-
 from backend.access.tables import AccessEvent, Notification
 from backend.core import database
 from backend.core.auth import utcnow
@@ -155,12 +153,8 @@ def event_hash(prev_hash: str, event: dict) -> str:
 
 
 async def _lock_person_chain(person_id: UUID) -> None:
-    """Serialise appends to one person's chain (SQLite already has a single writer)."""
-    engine = database.get_engine()
-    if isinstance(engine, PostgresEngine):
-        await engine.current_transaction.get().connection.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", str(person_id)
-        )
+    """Serialise appends to one person's chain, across processes."""
+    await database.lock(f"access-chain:{person_id}")
 
 
 async def record(

@@ -191,9 +191,14 @@ async def redeem_temporary_access(settings: Settings, actor: Actor, code: str, l
             _, _, blocked = await pro_basis(actor.professional_id, row["person"])
             refusal = blocked
             if not blocked:
-                await TemporaryAccess.update({TemporaryAccess.redeemed_by: actor.professional_id,
-                                              TemporaryAccess.redeemed_at: now}).where(
-                    TemporaryAccess.id == row["id"])
+                # Conditional: of two professionals redeeming at once (on any process), one wins.
+                won = await TemporaryAccess.update({TemporaryAccess.redeemed_by: actor.professional_id,
+                                                    TemporaryAccess.redeemed_at: now}).where(
+                    (TemporaryAccess.id == row["id"])
+                    & (TemporaryAccess.redeemed_by.is_null()
+                       | (TemporaryAccess.redeemed_by == actor.professional_id))
+                ).returning(TemporaryAccess.id)
+                refusal = not won
     if row is not None:
         await history.record(row["person"], actor_kind="pro", actor_id=actor.professional_id,
                              actor_label=label, action="temporary_access.redeem",

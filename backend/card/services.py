@@ -77,14 +77,15 @@ async def verify_presentation(settings: Settings, actor: Actor, token: str) -> d
         if row is None:
             raise InvalidToken("Jeton inconnu.", detail_en="Unknown token.")
         person_id = row["person"]
+        used = ("token-used", "Jeton déjà utilisé : demandez au patient d'en afficher un nouveau.",
+                "Token already used: ask the patient to show a new one.")
         if row["used_at"] is not None:
-            refusal = ("token-used", "Jeton déjà utilisé : demandez au patient d'en afficher un nouveau.",
-                       "Token already used: ask the patient to show a new one.")
+            refusal = used
         elif row["delegation"] is not None and not await delegation_in_force(row["delegation"]):
             refusal = ("delegation-ended", "Délégation révoquée ou expirée : ce jeton n'est plus valable.",
                        "Delegation revoked or expired: this token is no longer valid.")
-        else:
-            await mark_presentation_used(row["id"], actor.professional_id)
+        elif not await mark_presentation_used(row["id"], actor.professional_id):
+            refusal = used  # checked at the same moment on another process, which won
         await history.record(
             person_id, actor_kind="pro", actor_id=actor.professional_id, actor_label=pro_label,
             action="card.verify", outcome="refused" if refusal else "allowed",

@@ -325,6 +325,16 @@ async def fetch(sql: str, *args: Any) -> list[dict]:
         return [dict(r) for r in await conn.fetch(compiled, *args)]
 
 
+async def lock(key: str) -> None:
+    """Serialise the current write transaction with every other one that locks ``key``, in any process.
+
+    On PostgreSQL a transaction-scoped advisory lock (released at commit or rollback); on
+    SQLite nothing to do: a write transaction already holds the single writer.
+    """
+    if dialect() == "postgres":
+        await fetch("SELECT pg_advisory_xact_lock(hashtextextended({}, 0))", key)
+
+
 async def execute(sql: str, *args: Any) -> list[dict]:
     """Run a hand-written write (``{}`` placeholders) in the current or a new write transaction."""
     async with get_engine().transaction():

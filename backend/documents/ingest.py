@@ -136,6 +136,10 @@ async def ingest(settings: Settings, store: DirectoryBlobStore, repo: DocumentRe
     clean = prepared.clean
     assert clean is not None
     duplicate = await repo.find_duplicate(prepared.digest)
+    # A retry that raced its first attempt, which committed since: the same answer, not a duplicate.
+    if duplicate is not None and receipt and (
+            existing := await repo.replayed(receipt, prepared.request_hash)) is not None:
+        return await _visible(repo, existing)
     if duplicate is not None:
         title, when = duplicate["title"], duplicate["care_date"]
         raise Conflict(

@@ -184,6 +184,8 @@ class DocumentRepository:
         doc_id = uuid4()
         now = utcnow()
         async with database.transaction():
+            if receipt:  # two retries on two processes: the second waits, then finds the receipt
+                await database.lock(f"upload-receipt:{receipt}")
             if await self.replayed(receipt, request_hash):
                 return None
             if supersedes is not None and not await self._change(

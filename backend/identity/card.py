@@ -104,6 +104,9 @@ async def find_presentation(jti: str) -> dict | None:
     return await Presentation.select().where(Presentation.jti == jti).first()
 
 
-async def mark_presentation_used(presentation_id: UUID, professional_id: UUID) -> None:
-    await Presentation.update({Presentation.used_at: utcnow(), Presentation.used_by: professional_id}).where(
-        Presentation.id == presentation_id)
+async def mark_presentation_used(presentation_id: UUID, professional_id: UUID) -> bool:
+    """Spend a presentation; ``False`` when another check (on any process) spent it first."""
+    unused = (Presentation.id == presentation_id) & Presentation.used_at.is_null()
+    won = await Presentation.update({Presentation.used_at: utcnow(), Presentation.used_by: professional_id}
+                                    ).where(unused).returning(Presentation.id)
+    return bool(won)

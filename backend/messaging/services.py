@@ -143,9 +143,8 @@ async def _check_rate(settings: Settings, actor: Actor, side: str, *, new_thread
     With ``lock`` (inside the write transaction), concurrent sends of one
     account are serialised first, so a burst meets the limit one by one.
     """
-    if lock and database.dialect() == "postgres":
-        await database.fetch("SELECT pg_advisory_xact_lock(hashtextextended({}, 0))",
-                             f"messaging:{actor.account_id}")
+    if lock:
+        await database.lock(f"messaging:{actor.account_id}")
     now = utcnow()
     most = settings.pro_messages_per_10_minutes if side == PRO else MESSAGES_PER_WINDOW[side]
     checks = [(repository.sent_since, MESSAGE_WINDOW, most)]
