@@ -1,6 +1,6 @@
-// Service worker: precaches the app shell only. API answers (health data),
-// the OpenAPI schema and the health check always go to the network and are
-// never stored in CacheStorage.
+// Service worker: precaches the app shell only. API answers (health data, the
+// messages and their attachments, the live event stream), the OpenAPI schema and
+// the health check always go to the network and are never stored in CacheStorage.
 //
 // The server replaces BUILD with the content hash of pwa/ (backend/app.py), so
 // every deploy changes this file: the browser installs the new worker, which
@@ -34,7 +34,9 @@ const ASSETS = [
   "/js/views/documents.js",
   "/js/views/enroll.js",
   "/js/views/home.js",
+  "/js/views/inbox.js",
   "/js/views/login.js",
+  "/js/views/messages.js",
   "/js/views/patient.js",
   "/js/views/prescribe.js",
   "/js/views/prescriptions.js",

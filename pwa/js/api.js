@@ -173,3 +173,95 @@ export const api = {
   post: (path, body, opts) => request("POST", path, { ...opts, body: body ?? {} }),
   del: (path, opts) => request("DELETE", path, opts),
 };
+
+// --- live updates ---------------------------------------------------------------------------
+//
+// One Server-Sent Events stream (GET /api/messaging/events) for the whole app, opened by
+// the shell while someone is logged in and closed at logout. Its events carry ids and
+// counts only, never a text: whoever listens fetches what it shows again. The browser
+// reconnects by itself when the stream ends; the first event after a reconnection is
+// given to the listeners as "resync", since events may have been missed meanwhile.
+// A stream refused outright (the session ended, the server is away) is not retried by
+// the browser: the unread count is asked instead (a 401 there ends the session as any
+// other call does), and the stream is opened again once it answers.
+
+const LIVE_KINDS = ["ready", "message", "read", "thread", "resync"];
+const LIVE_RETRY_MS = 15000;
+const liveListeners = new Set();
+let liveSource = null;
+let liveWanted = false;
+let liveMissed = false;
+let liveTimer = null;
+
+function liveDispatch(kind, data) {
+  for (const listener of [...liveListeners]) {
+    try {
+      listener(kind, data);
+    } catch {
+      /* one listener's failure does not keep the event from the others */
+    }
+  }
+}
+
+function liveOpen() {
+  if (liveSource || !liveWanted || typeof EventSource === "undefined") return;
+  const source = new EventSource("/api/messaging/events");
+  liveSource = source;
+  for (const kind of LIVE_KINDS) {
+    source.addEventListener(kind, (event) => {
+      if (source !== liveSource) return;
+      let data = {};
+      try {
+        data = JSON.parse(event.data || "{}") || {};
+      } catch {
+        data = {};
+      }
+      if (kind === "ready" && liveMissed) {
+        liveMissed = false;
+        liveDispatch("resync", data);
+      } else {
+        liveDispatch(kind, data);
+      }
+    });
+  }
+  source.addEventListener("error", () => {
+    if (source !== liveSource) return;
+    liveMissed = true;
+    if (source.readyState !== EventSource.CLOSED) return; // the browser reconnects by itself
+    source.close();
+    liveSource = null;
+    clearTimeout(liveTimer);
+    liveTimer = setTimeout(async () => {
+      liveTimer = null;
+      if (!liveWanted) return;
+      try {
+        await request("GET", "/api/messaging/unread");
+        liveOpen();
+      } catch (err) {
+        if (liveWanted && err.status !== 401) liveTimer = setTimeout(liveOpen, LIVE_RETRY_MS);
+      }
+    }, 1000);
+  });
+}
+
+export const live = {
+  /** Open the stream (once; again after stop()). */
+  start() {
+    liveWanted = true;
+    liveOpen();
+  },
+  /** Close the stream (logout, offline). */
+  stop() {
+    liveWanted = false;
+    liveMissed = false;
+    clearTimeout(liveTimer);
+    liveTimer = null;
+    liveSource?.close();
+    liveSource = null;
+  },
+  /** listener(kind, data) on every event; returns the function that stops listening. */
+  subscribe(listener) {
+    liveListeners.add(listener);
+    return () => liveListeners.delete(listener);
+  },
+};

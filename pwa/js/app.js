@@ -1,7 +1,8 @@
 // Entry point: session state, app shell (header, navigation, profile switcher,
-// language), routing with access rules, offline mode.
+// language), routing with access rules, offline mode, and the live updates of the
+// messaging (one event stream while logged in; the unread badge of the navigation).
 
-import { api, onReauthRequired, onUnauthorized } from "./api.js";
+import { api, live, onReauthRequired, onUnauthorized } from "./api.js";
 import { h, heading, icon } from "./dom.js";
 import { getLang, initLang, setLang, t } from "./i18n.js";
 import * as router from "./router.js";
@@ -59,31 +60,45 @@ const ROUTES = {
   prescriptions: { view: lazy("prescriptions"), access: "citizen" },
   dispense: { view: lazy("dispense"), access: "pro" },
   prescribe: { view: lazy("prescribe"), access: "pro" },
+  // Secure messaging, loaded on first use: the citizen's (per profile), the professional's inbox.
+  messages: { view: lazy("messages"), access: "citizen" },
+  inbox: { view: lazy("inbox"), access: "pro" },
 };
 
-// [route, label key, icon, other routes of the same section]
+// {route, label key, icon, section: other routes of the same section, unread: carries the
+// unread badge}. {more: [...]}: the last place of the bar, a "Plus" button that shows
+// these destinations (six places is what a 320 px phone holds).
 const NAV = {
   citizen: [
-    ["home", "nav.home", "home"],
-    ["card", "nav.card", "card"],
-    ["documents", "nav.documents", "doc"],
-    ["prescriptions", "nav.prescriptions", "pill"],
-    ["privacy", "nav.privacy", "lock", ["delegations"]],
-    ["security", "nav.security", "shield"],
+    { route: "home", label: "nav.home", icon: "home" },
+    { route: "card", label: "nav.card", icon: "card" },
+    { route: "documents", label: "nav.documents", icon: "doc" },
+    { route: "prescriptions", label: "nav.prescriptions", icon: "pill" },
+    { route: "messages", label: "nav.messages", icon: "mail", unread: true },
+    {
+      more: [
+        { route: "privacy", label: "nav.privacy", icon: "lock", section: ["delegations"] },
+        { route: "security", label: "nav.security", icon: "shield" },
+      ],
+    },
   ],
   pro: [
-    ["pro", "nav.pro", "check", ["patient", "prescribe"]],
-    ["patients", "nav.patients", "people"],
-    ["dispense", "nav.dispense", "pill"],
-    ["security", "nav.security", "shield"],
+    { route: "pro", label: "nav.pro", icon: "check", section: ["patient", "prescribe"] },
+    { route: "patients", label: "nav.patients", icon: "people" },
+    { route: "dispense", label: "nav.dispense", icon: "pill" },
+    { route: "inbox", label: "nav.messages", icon: "mail", unread: true },
+    { route: "security", label: "nav.security", icon: "shield" },
   ],
 };
+// Screens that announce new messages themselves (the shell does elsewhere).
+const MESSAGING_ROUTES = ["messages", "inbox"];
 
 const state = {
   me: null, // {kind, display_name, profiles, fromSnapshot?}
   offline: false,
   profileId: null,
   returnTo: null,
+  unread: null, // unread messages (all profiles of a citizen), from the live stream
 };
 
 const el = {};
@@ -91,6 +106,7 @@ let renderSeq = 0;
 let leaveActive = [];
 let firstRender = true;
 let pendingFlash = null;
+let closeMoreMenu = null;
 
 // --- state ------------------------------------------------------------------
 
@@ -158,6 +174,7 @@ let offlinePoll = null;
 
 function setOffline(offline) {
   state.offline = offline;
+  if (offline) live.stop();
   if (offline && !offlinePoll) {
     offlinePoll = setInterval(() => reconnect(1), 15000);
   } else if (!offline && offlinePoll) {
@@ -169,6 +186,8 @@ function setOffline(offline) {
 }
 
 async function endSession() {
+  live.stop();
+  state.unread = null;
   markSignedIn(false);
   patients.forgetAll();
   await store.clearSnapshots();
@@ -253,6 +272,70 @@ function syncProfileSwitcher(routeName) {
   if (state.profileId) el.profileSelect.value = state.profileId;
 }
 
+function isCurrent(item, routeName) {
+  return item.route === routeName || (item.section || []).includes(routeName);
+}
+
+/** A destination of the navigation; the messaging one carries the unread badge (also in words). */
+function navLink(item, routeName, className = "nav-link") {
+  const current = item.route === routeName ? "page" : isCurrent(item, routeName) ? "true" : null;
+  return h("a", { href: `#/${item.route}`, class: className, "aria-current": current, "data-unread": item.unread || null },
+    item.unread
+      ? h("span", { class: "nav-icon" }, icon(item.icon), h("span", { class: "nav-badge", "aria-hidden": "true", hidden: true }))
+      : icon(item.icon),
+    h("span", { class: "nav-label" }, t(item.label)),
+    item.unread ? h("span", { class: "sr-only nav-unread" }) : null);
+}
+
+/**
+ * "Plus": a disclosure button and the list of links it shows. Escape, a click elsewhere
+ * or the focus leaving it closes the list; the button is marked when the screen shown
+ * is one of its destinations.
+ */
+function moreMenu(items, routeName) {
+  const current = items.some((item) => isCurrent(item, routeName));
+  const button = h("button", {
+    type: "button", id: "nav-more-button", class: "nav-link nav-more-button", "aria-expanded": "false",
+    "aria-controls": "nav-more", "aria-current": current ? "true" : null,
+  }, icon("more"), h("span", { class: "nav-label" }, t("nav.more")));
+  const menu = h("ul", { id: "nav-more", class: "nav-menu", hidden: true },
+    ...items.map((item) => h("li", {}, navLink(item, routeName, "nav-menu-link"))));
+  const li = h("li", { class: "nav-more" }, button, menu);
+  const setOpen = (open) => {
+    menu.hidden = !open;
+    button.setAttribute("aria-expanded", String(open));
+  };
+  button.addEventListener("click", () => setOpen(menu.hidden));
+  menu.addEventListener("click", (event) => {
+    if (event.target.closest("a")) setOpen(false);
+  });
+  li.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !menu.hidden) {
+      event.preventDefault();
+      setOpen(false);
+      button.focus();
+    }
+  });
+  li.addEventListener("focusout", (event) => {
+    if (!menu.hidden && event.relatedTarget && !li.contains(event.relatedTarget)) setOpen(false);
+  });
+  closeMoreMenu = (target) => {
+    if (!menu.hidden && !li.contains(target)) setOpen(false);
+  };
+  return li;
+}
+
+/** The unread badge of the navigation: a number on the icon, and the same in words in the link's name. */
+function syncUnreadBadge() {
+  const n = state.unread || 0;
+  for (const link of el.navList.querySelectorAll("[data-unread]")) {
+    const badgeEl = link.querySelector(".nav-badge");
+    badgeEl.hidden = n === 0;
+    badgeEl.textContent = n > 99 ? "99+" : String(n);
+    link.querySelector(".nav-unread").textContent = n ? ` ${t(n === 1 ? "nav.unread.one" : "nav.unread", { count: n })}` : "";
+  }
+}
+
 function syncShell(routeName) {
   const me = state.me;
   const loggedIn = Boolean(me) && !["login", "activate"].includes(routeName);
@@ -260,16 +343,59 @@ function syncShell(routeName) {
   el.nav.hidden = !loggedIn;
   document.body.classList.toggle("has-nav", loggedIn);
   const items = loggedIn ? NAV[me.kind] || [] : [];
-  el.navList.replaceChildren(
-    ...items.map(([route, key, ico, section = []]) => h("li", {},
-      h("a", {
-        href: `#/${route}`,
-        class: "nav-link",
-        "aria-current": route === routeName ? "page" : section.includes(routeName) ? "true" : null,
-      }, icon(ico), h("span", { class: "nav-label" }, t(key))))),
-  );
+  closeMoreMenu = null;
+  el.navList.replaceChildren(...items.map((item) => (item.more
+    ? moreMenu(item.more, routeName)
+    : h("li", {}, navLink(item, routeName)))));
+  syncUnreadBadge();
+  syncLive();
   el.brand.setAttribute("href", me ? `#/${homeOf(me)}` : "#/login");
   syncProfileSwitcher(routeName);
+}
+
+// --- live updates -----------------------------------------------------------
+
+/** The event stream is open while someone is logged in and the network is there. */
+function syncLive() {
+  const me = state.me;
+  if (me && !me.fromSnapshot && !state.offline) live.start();
+  else {
+    live.stop();
+    state.unread = null;
+    delete document.documentElement.dataset.live;
+  }
+}
+
+function setUnread(count) {
+  state.unread = count;
+  syncUnreadBadge();
+}
+
+async function refreshUnread() {
+  try {
+    setUnread((await api.get("/api/messaging/unread")).total);
+  } catch {
+    /* the badge keeps its count; the next event brings the right one */
+  }
+}
+
+/** Said by screen readers without moving the focus (a new message while another screen is shown). */
+function announce(message) {
+  el.announcer.textContent = "";
+  setTimeout(() => { el.announcer.textContent = message; }, 50);
+}
+
+function onLiveEvent(kind, data) {
+  // Says that the stream is open (as data-sw says the service worker is ready).
+  if (kind === "ready" || kind === "resync") document.documentElement.dataset.live = "ready";
+  const before = state.unread;
+  if (typeof data.unread === "number") setUnread(data.unread);
+  else if (kind === "resync") refreshUnread();
+  const name = router.current().name;
+  if (kind === "message" && typeof data.unread === "number" && before !== null && data.unread > before
+      && !MESSAGING_ROUTES.includes(name)) {
+    announce(t(data.unread === 1 ? "live.new_message.one" : "live.new_message", { count: data.unread }));
+  }
 }
 
 // --- routing ----------------------------------------------------------------
@@ -416,6 +542,7 @@ async function loggedIn(message) {
 }
 
 async function logout({ everywhere = false, silent = false } = {}) {
+  live.stop(); // before the session ends: the stream is not asked again without it
   let closed = 1;
   try {
     const out = await api.post(everywhere ? "/api/auth/logout-all" : "/api/auth/logout", {}, { auth: false });
@@ -455,6 +582,11 @@ function bindShell() {
   el.profileSelect = document.getElementById("profile-select");
   el.offlineBanner = document.getElementById("offline-banner");
   el.brand = document.getElementById("brand-link");
+  // A polite live region of the shell, in <main> beside the status messages, kept across screens.
+  el.announcer = h("p", { id: "live-announcer", class: "sr-only", role: "status" });
+  el.main.insertBefore(el.announcer, el.flash);
+  live.subscribe(onLiveEvent);
+  document.addEventListener("click", (event) => closeMoreMenu?.(event.target));
 
   document.querySelector(".skip-link").addEventListener("click", (event) => {
     event.preventDefault();
@@ -476,6 +608,7 @@ function bindShell() {
     const route = router.current();
     if (route.name === "card" && route.params.length) router.navigate("card");
     else if (route.name === "prescriptions" && route.params.length) router.navigate("prescriptions");
+    else if (route.name === "messages" && route.params.length) router.navigate("messages");
     else renderRoute({ focus: false });
   });
 

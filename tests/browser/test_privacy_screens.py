@@ -36,8 +36,12 @@ def test_each_subject_has_its_own_screen_and_way_back(page):
         others = [m for _, _, m in SCREENS if m != marker]
         for other in others:
             expect(page.locator(other)).to_have_count(0)
-        # The main navigation still says where we are.
+        # The main navigation still says where we are: on "Plus", and on "Accès" in its list.
+        more = page.get_by_role("button", name="Plus", exact=True)
+        expect(more).to_have_attribute("aria-current", "true")
+        more.click()
         expect(page.get_by_role("link", name="Accès", exact=True)).to_have_attribute("aria-current", "page")
+        more.click()
         assert_accessible(page, f"privacy: {link}")
         page.get_by_role("link", name="Retour à Accès & confidentialité").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Accès & confidentialité")

@@ -64,6 +64,7 @@ def test_photo_masked_code_redeemed_by_pharmacist_and_history(browser, server, c
     assert_accessible(page, "document page")
 
     # A temporary access code for the pharmacy.
+    page.get_by_role("button", name="Plus", exact=True).click()
     page.get_by_role("link", name="Accès", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Accès & confidentialité")
     assert_accessible(page, "access and privacy hub")

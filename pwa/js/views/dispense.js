@@ -4,10 +4,13 @@
 // is handed over now: a quantity per line, and a substitution with its coded
 // type and reason and the product handed over. Other professionals are told
 // where prescriptions are written.
+// #/dispense?number=<number>&thread=<id>: opened from a message that names the
+// prescription (inbox.js): it is looked up at once, the number taken out of the
+// address, and a link leads back to the conversation.
 
 import { api } from "../api.js";
 import {
-  alertBox, badge, busy, clearErrors, errorSummary, facts, field, h, heading, holdFor, setFieldError, showError,
+  alertBox, badge, busy, clearErrors, errorSummary, facts, field, h, heading, holdFor, showError,
 } from "../dom.js";
 import { formatDate, t } from "../i18n.js";
 import { selectField } from "./documents.js";
@@ -208,7 +211,19 @@ function notPharmacist() {
       h("p", {}, h("a", { href: "#/patients", class: "link-arrow" }, t("dispense.to_patients")))));
 }
 
+/** The number and the conversation given in the address; the number is then taken out of it. */
+function fromAddress(ctx) {
+  const number = (ctx.query.get("number") || "").trim();
+  const thread = (ctx.query.get("thread") || "").trim();
+  if (number) {
+    // Not kept in the history: going back and forth does not open it again.
+    history.replaceState(history.state, "", `#/dispense${thread ? `?thread=${encodeURIComponent(thread)}` : ""}`);
+  }
+  return { number, thread };
+}
+
 export async function render(ctx) {
+  const given = fromAddress(ctx);
   const [me, canScan, codes] = await Promise.all([
     api.get("/api/pro/me"), qrScanSupported(), loadCodes().catch(() => null),
   ]);
@@ -235,32 +250,60 @@ export async function render(ctx) {
     target.focus();
   }
 
+  /** Look the number up; shown: whether the form is on the screen yet (else focus waits for it). */
+  async function open(number, { shown = true } = {}) {
+    try {
+      const rx = await api.post("/api/pro/prescriptions/lookup", { number });
+      result.replaceChildren();
+      input.value = "";
+      patient = null;
+      ctx.flash(t("dispense.opened", { patient: rx.patient ? `${rx.patient.first_name} ${rx.patient.birth_name}` : "" }),
+        { next: !shown });
+      if (shown) show(rx, null);
+      else {
+        patient = rx.patient || null;
+        result.replaceChildren(prescriptionPanel(ctx, { ...rx, patient }, codes, { notice: null, onReload: show }));
+        // After the shell has put the screen in place and focused its title.
+        setTimeout(() => document.getElementById("dispense-rx-title")?.focus(), 0);
+      }
+    } catch (err) {
+      if (!shown && err.status === 401) throw err;
+      result.replaceChildren();
+      input.value = number;
+      showError(alert, err, form, { number: "rx-lookup-number" });
+      if (err.status === 404) {
+        // Its slot is looked up in the form itself: the screen may not be shown yet.
+        const slot = numberField.querySelector(".field-error");
+        slot.textContent = err.detail || t("dispense.unknown");
+        slot.hidden = false;
+        input.setAttribute("aria-invalid", "true");
+      }
+      holdFor(submit, err);
+      if (shown) {
+        input.select();
+        input.focus();
+      } else {
+        setTimeout(() => input.focus(), 0);
+      }
+    }
+  }
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
     const number = input.value.trim();
     if (!number) return errorSummary(alert, [{ control: input, message: t("error.required") }]);
-    await busy(submit, async () => {
-      try {
-        const rx = await api.post("/api/pro/prescriptions/lookup", { number });
-        result.replaceChildren();
-        input.value = "";
-        patient = null;
-        ctx.flash(t("dispense.opened", { patient: rx.patient ? `${rx.patient.first_name} ${rx.patient.birth_name}` : "" }));
-        show(rx, null);
-      } catch (err) {
-        result.replaceChildren();
-        showError(alert, err, form, { number: "rx-lookup-number" });
-        if (err.status === 404) setFieldError(input, err.detail || t("dispense.unknown"));
-        holdFor(submit, err);
-        input.select();
-        input.focus();
-      }
-    });
+    await busy(submit, () => open(number));
     return true;
   });
 
+  if (given.number) await open(given.number, { shown: false });
+
   return h("div", { class: "view" },
+    given.thread
+      ? h("p", {}, h("a", { href: `#/inbox/${encodeURIComponent(given.thread)}`, class: "link-back", id: "dispense-back-thread" },
+        t("dispense.back_thread")))
+      : null,
     heading(t("dispense.title")),
     h("section", { class: "section panel", "aria-labelledby": "lookup-title" },
       h("h2", { id: "lookup-title" }, t("dispense.lookup.title")),

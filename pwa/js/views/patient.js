@@ -1,7 +1,7 @@
 // #/patient/<id>: a professional's view of one patient's record: the
-// prescriptions a prescriber wrote (prescribe.js), the documents they may see
-// (with open and download links), adding a document, and declaring an
-// emergency (physicians).
+// prescriptions a prescriber wrote (prescribe.js), writing to the patient in a
+// secure message, the documents they may see (with open and download links),
+// adding a document, and declaring an emergency (physicians).
 
 import { api, upload } from "../api.js";
 import {
@@ -179,6 +179,44 @@ function addSection(ctx, patient, catalogue, onAdded) {
     form);
 }
 
+/**
+ * "Écrire au patient": a first message in a new conversation (the professional's
+ * basis of access to the record is what allows it); the conversation is then shown.
+ */
+function writeSection(ctx, patientId, name, messages) {
+  const alert = alertBox("write-alert");
+  const subjectField = field({
+    id: "write-subject", label: t("write.subject"), optional: true, autocomplete: "off", attrs: { maxlength: "200" },
+  });
+  const subject = subjectField.querySelector("input");
+  const text = messages.messageField({ id: "write-text", label: t("write.text"), hint: t("write.text.hint") });
+  const submit = h("button", { type: "submit", class: "btn btn-primary", id: "write-submit" }, icon("send"), t("write.submit"));
+  const form = h("form", { id: "write-form", class: "form", novalidate: true },
+    alert, subjectField, text.box, h("div", { class: "actions" }, submit));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    if (!text.value()) return invalid(alert, text.control, t("msg.text.required"));
+    await busy(submit, async () => {
+      try {
+        const words = subject.value.trim();
+        const thread = await api.post("/api/pro/threads",
+          { person_id: patientId, text: text.value(), ...(words ? { subject: words } : {}) });
+        ctx.flash(t("write.done", { name: name || thread.person_name }), { next: true });
+        ctx.navigate(`inbox/${encodeURIComponent(thread.id)}`);
+      } catch (err) {
+        const first = showError(alert, err, form, { text: "write-text", subject: "write-subject" });
+        (first || text.control).focus();
+      }
+    });
+    return true;
+  });
+  return h("section", { class: "section panel", id: "write-section", "aria-labelledby": "write-title" },
+    h("h2", { id: "write-title" }, t("write.title")),
+    h("p", { class: "muted" }, t("write.intro")),
+    form);
+}
+
 const EMERGENCY_CONTEXTS = ["vital_emergency", "unconscious_patient", "samu_regulation"];
 
 function emergencySection(ctx, patientId) {
@@ -250,6 +288,8 @@ export async function render(ctx) {
     ? await import(`./prescribe.js${new URL(import.meta.url).search}`)
       .then((m) => m.prescriberSection(ctx, patientId, me))
     : null;
+  // Writing to the patient, with the messaging's text area (loaded the same way).
+  const messages = first ? await import(`./messages.js${new URL(import.meta.url).search}`) : null;
 
   return h("div", { class: "view" },
     h("p", {}, h("a", { href: "#/pro", class: "link-back" }, t("patient.back"))),
@@ -261,6 +301,7 @@ export async function render(ctx) {
       ])
       : null,
     prescriptions,
+    messages ? writeSection(ctx, patientId, name, messages) : null,
     docs.box,
     addSection(ctx, patient, catalogue, () => (first ? docs.reload() : ctx.rerender())),
     // Break-glass access is for physicians without another access to the record.

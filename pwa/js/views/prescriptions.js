@@ -490,12 +490,17 @@ async function sendSection(rx) {
     await busy(submit, async () => {
       try {
         const text = note.value.trim();
-        await api.post(`/api/prescriptions/${encodeURIComponent(rx.id)}/send`,
+        const thread = await api.post(`/api/prescriptions/${encodeURIComponent(rx.id)}/send`,
           { structure_id: picked.value, ...(text ? { note: text } : {}) });
         note.value = "";
         const message = h("p", { id: "rx-send-success", tabindex: "-1" },
           t("rx.send.done", { pharmacy: picked.dataset.name }));
-        done.replaceChildren(h("div", { class: "notice notice-success" }, message));
+        // The conversation the message started: the pharmacy's answer comes there.
+        const link = thread?.id
+          ? h("p", {}, h("a", { href: `#/messages/${encodeURIComponent(thread.id)}`, class: "link-arrow", id: "rx-send-thread" },
+            t("rx.send.thread")))
+          : null;
+        done.replaceChildren(h("div", { class: "notice notice-success" }, message, link));
         message.focus();
       } catch (err) {
         const first = showError(alert, err.status === 404 ? { detail: t("rx.send.not_allowed") } : err, sendForm,
