@@ -38,7 +38,7 @@ def test_import_documents_reports_each_entry(tmp_path, run, settings, make_api):
     out = carnet(settings, "import-documents", str(manifest))
     assert out.returncode == 1, out.stderr
     report = json.loads(out.stdout)
-    assert [r["status"] for r in report] == ["created", "rejected", "rejected", "rejected"]
+    assert [r["status"] for r in report] == ["created", "rejected", "rejected", "rejected"], report
     assert "birth_name" in report[3]["reason"]
 
 

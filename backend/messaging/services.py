@@ -583,8 +583,9 @@ async def send(
 
 
 async def get_thread(settings: Settings, actor: Actor, thread_id: UUID, *, before: str | None = None,
-                     limit: int = DEFAULT_PAGE) -> dict:
-    """A thread and one page of its messages, newest first (``before``: a message id or a time)."""
+                     limit: int = DEFAULT_PAGE, record: bool = True) -> dict:
+    """A thread and one page of its messages, newest first (``before``: a message id or a time;
+    ``record=False``: the caller, the export, records its own single event)."""
     limit = _check_limit(limit, MAX_PAGE)
     before_id, before_time = parse_cursor(before)
     side, thread = await _open_thread(actor, thread_id, "thread.read")
@@ -597,7 +598,8 @@ async def get_thread(settings: Settings, actor: Actor, thread_id: UUID, *, befor
                                  "Unknown cursor: this message is not in the conversation.")
     view = await _thread_view(settings, side, thread_id, before_seq=before_seq, before_time=before_time,
                               limit=limit)
-    await audit.record(side.who, thread["person"], "thread.read", str(thread_id))
+    if record:
+        await audit.record(side.who, thread["person"], "thread.read", str(thread_id))
     return view
 
 

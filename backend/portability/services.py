@@ -131,7 +131,7 @@ async def _prescriptions(actor: Actor, person_id: UUID) -> list[dict]:
     page = 1
     while True:
         data = await prescriptions.for_profile(actor, person_id, page=page,
-                                               page_size=prescriptions.MAX_PAGE_SIZE)
+                                               page_size=prescriptions.MAX_PAGE_SIZE, record=False)
         items += [{k: v for k, v in item.items() if k != "qr"} for item in data["items"]]
         if not data["items"] or len(items) >= data["total"]:
             return items
@@ -146,11 +146,12 @@ async def _conversations(settings: Settings, actor: Actor, person_id: UUID) -> l
         inbox = await messaging.list_threads(settings, actor, person_id, before=before,
                                              limit=messaging.MAX_INBOX)
         for item in inbox["items"]:
-            view = await messaging.get_thread(settings, actor, item["id"], limit=messaging.MAX_PAGE)
+            view = await messaging.get_thread(settings, actor, item["id"], limit=messaging.MAX_PAGE,
+                                              record=False)
             messages = list(view["messages"])
             while view["next_before"]:
                 view = await messaging.get_thread(settings, actor, item["id"], before=view["next_before"],
-                                                  limit=messaging.MAX_PAGE)
+                                                  limit=messaging.MAX_PAGE, record=False)
                 messages += view["messages"]
             threads.append({**view, "messages": messages[::-1]})
         before = inbox["next_before"]

@@ -294,14 +294,17 @@ async def written(actor: Actor, person_id: UUID) -> list[dict]:
 # --- the citizen side --------------------------------------------------------------------
 
 
-async def for_profile(actor: Actor, person_id: UUID, *, page: int = 1, page_size: int = 20) -> dict:
-    """A page of a profile's prescriptions, newest first, with a status per line."""
+async def for_profile(actor: Actor, person_id: UUID, *, page: int = 1, page_size: int = 20,
+                      record: bool = True) -> dict:
+    """A page of a profile's prescriptions, newest first, with a status per line (``record=False``:
+    the caller, the export, records its own single event)."""
     if actor.is_pro:
         raise NotFound()
     repo, who = await _open(actor, person_id, "prescription.list")
     rows = await repo.page(limit=page_size, offset=(page - 1) * page_size)
     total = await repo.count()
-    await audit.record(who, person_id, "prescription.list")
+    if record:
+        await audit.record(who, person_id, "prescription.list")
     names = await _names({r["prescriber"] for r in rows})
     return {"items": [_public(r, names, show_dispenses=True) for r in rows], "total": total, "page": page,
             "page_size": page_size}
