@@ -8,7 +8,7 @@ import tempfile
 import pytest
 
 from backend.core.errors import InvalidRequest, PayloadTooLarge, Unprocessable
-from backend.documents.ingest import _read, receipt_key
+from backend.documents.ingest import read_body, receipt_key
 
 
 class NoRead(io.RawIOBase):
@@ -33,19 +33,19 @@ class NoRead(io.RawIOBase):
 
 def test_an_oversized_spooled_body_is_refused_without_being_read():
     with pytest.raises(PayloadTooLarge):
-        _read(NoRead(64_000_000), 20_000_000)
+        read_body(NoRead(64_000_000), 20_000_000)
 
 
 def test_an_empty_spooled_body_is_a_clear_422():
     with pytest.raises(Unprocessable) as refused:
-        _read(io.BytesIO(b""), 20_000_000)
+        read_body(io.BytesIO(b""), 20_000_000)
     assert refused.value.errors[0]["rule"] == "empty"
 
 
 def test_a_spooled_body_on_disk_is_read_whole():
     with tempfile.SpooledTemporaryFile(max_size=1024) as spooled:
         spooled.write(b"x" * 5000)  # rolled over to disk
-        assert _read(spooled, 20_000_000) == b"x" * 5000
+        assert read_body(spooled, 20_000_000) == b"x" * 5000
 
 
 def test_idempotency_keys_are_scoped_to_their_owner_and_checked():

@@ -75,7 +75,7 @@ def receipt_key(scope: str, idempotency_key: str | None) -> str | None:
     return hashlib.sha256(f"{scope}:{idempotency_key}".encode()).hexdigest()
 
 
-def _read(body: Body, max_bytes: int) -> bytes:
+def read_body(body: Body, max_bytes: int) -> bytes:
     """The body's bytes, refusing an oversized spooled file before loading it."""
     if isinstance(body, bytes | bytearray):
         return bytes(body)
@@ -98,7 +98,7 @@ class _Prepared:
 
 def _prepare(body: Body, sub: Submission, max_bytes: int, *, sanitise: bool) -> _Prepared:
     """Worker thread: read, hash the request, sanitise and hash the clean bytes."""
-    data = _read(body, max_bytes)
+    data = read_body(body, max_bytes)
     meta = f"|{sub.title}|{sub.type_code}|{sub.care_date}|{sub.extra.get('ins', '')}".encode()
     request_hash = hashlib.sha256(data + meta).hexdigest()
     if not sanitise:

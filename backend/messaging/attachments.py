@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from uuid import UUID
 
 from backend.core.auth import Actor
@@ -27,12 +27,12 @@ from backend.core.errors import CarnetError, NotFound, Unprocessable, Unsupporte
 from backend.core.settings import Settings
 from backend.documents import services as documents
 from backend.documents.blobstore import DirectoryBlobStore, StoredBlob
+from backend.documents.ingest import Body, read_body
 from backend.documents.repository import locate as locate_document
 from backend.documents.sanitise import (
     JPEG,
     PDF,
     PNG,
-    check_size,
     is_suspicious_filename,
     sanitise_upload,
 )
@@ -44,9 +44,7 @@ MAX_DOCUMENTS = 5  # record documents attached to one message
 MAX_REFERENCES = 5
 REFERENCE_KINDS = ("prescription",)
 TABLE = "message_attachment"
-_CHUNK = 1 << 20
 
-Body = bytes | IO[bytes]
 
 
 @lru_cache(maxsize=8)
@@ -100,22 +98,8 @@ async def _store_file(settings: Settings, pending: Pending, data: bytes, media_t
     })
 
 
-def _read(body: Body, limit: int) -> bytes:
-    """The upload's bytes, refusing an oversized spooled file before loading it."""
-    if isinstance(body, bytes | bytearray):
-        return bytes(body)
-    body.seek(0, 2)
-    size = body.tell()
-    body.seek(0)
-    check_size(b"", limit, size=size)
-    chunks = []
-    while chunk := body.read(_CHUNK):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _sanitise(body: Body, filename: str | None, limit: int):
-    clean = sanitise_upload(_read(body, limit), filename, limit)
+    clean = sanitise_upload(read_body(body, limit), filename, limit)
     if clean.media_type not in ACCEPTED:
         raise _problem("file", "unsupported-format",
                        "Pièce jointe refusée : envoyez une photo (JPEG, PNG) ou un PDF.",
