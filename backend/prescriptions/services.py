@@ -29,7 +29,7 @@ from backend.identity import people
 from backend.messaging import services as messaging
 from backend.prescriptions import number as numbers
 from backend.prescriptions import pdf, reference
-from backend.prescriptions.policy import PrescriptionPolicy, policy_for
+from backend.prescriptions.policy import PHARMACIST, PrescriptionPolicy, policy_for
 from backend.prescriptions.repository import (
     Overtaken,
     PrescriptionRepository,
@@ -386,8 +386,8 @@ async def _citizen_side(actor: Actor, person_id: UUID) -> None:
 # --- the pharmacist ----------------------------------------------------------------------
 
 
-def _require_pharmacist(policy: PrescriptionPolicy) -> None:
-    if policy.kind != "pharmacist":
+def _require_pharmacist(profession_code: str) -> None:
+    if profession_code != PHARMACIST:
         raise Forbidden("Réservé aux pharmaciens.", detail_en="For pharmacists only.")
 
 
@@ -404,8 +404,7 @@ async def lookup(actor: Actor, number: str) -> dict:
         Forbidden: not a pharmacist.
     """
     pro = await directory.pro_profile(actor.professional_id)
-    if pro["profession_code"] != "21":
-        raise Forbidden("Réservé aux pharmaciens.", detail_en="For pharmacists only.")
+    _require_pharmacist(pro["profession_code"])
     key = throttle.Key(f"rx-lookup:{actor.professional_id}", LOOKUP_LIMITS)
     await throttle.check(key)
     normal = numbers.normalise(number)
@@ -458,7 +457,7 @@ async def dispense(actor: Actor, prescription_id: UUID, items: list[dict]) -> di
     pharmacy = await _pharmacy_of(actor)
     repo, who = await _open(actor, where.person_id, "prescription.dispense", str(prescription_id),
                             structure_id=pharmacy["id"])
-    _require_pharmacist(repo.policy)
+    _require_pharmacist(repo.policy.profession_code)
     row = await repo.get(prescription_id)
     if row is None:
         await audit.record(who, where.person_id, "prescription.dispense", str(prescription_id),
